@@ -1,0 +1,43 @@
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export { LocationSessionConfig } from './config/location-session-config.js';
+export { SessionConfig, type SessionConfigContext } from './config/session-config.js';
+export {
+    CloseCrawlerError,
+    ManagedSessionsError,
+    type ManagedSessionsErrorCode,
+    ManagedSessionsOptionsError,
+    NoSessionAvailableError,
+    PoolError,
+    SessionCheckFailedError,
+    SessionControlError,
+    SessionDownloadError,
+    SessionsClosedError,
+    TooManyBadSessionInitsError,
+} from './errors.js';
+export type { InitDownloadArgs, InitDownloader, SessionPreparer } from './init/initializer.js';
+export { isSessionInitRequest, UNSUPPORTED_SET_LOCATION } from './init/params.js';
+export { POOL_ERROR, SessionManager, type SessionLease, type SessionManagerDeps } from './manager.js';
+export {
+    type Checker,
+    type ManagedSessionsOptions,
+    type PersistStateOptions,
+    type PoolOptions,
+    type ResolvedManagedSessionsOptions,
+    resolveOptions,
+} from './options.js';
+export type { PoolSnapshot } from './pools/pool.js';
+export { hostOf } from './pools/pool-id.js';
+export { describeError, redact } from './redact.js';
+export { getRequestSessionId } from './request-session.js';
+export { SessionConfigRegistry, type SessionConfigRule, sessionConfigRegistry } from './registry/registry.js';
+export { sessionConfig } from './registry/decorator.js';
+export { STAT_NAMES, type StatName } from './stats.js';
+export type {
+    Download,
+    InitRequest,
+    Location,
+    PoolConfig,
+    RequestOverrides,
+    ResolvedPoolOptions,
+    SessionResponse,
+} from './types.js';

@@ -1,0 +1,114 @@
+import { type Log, type Request, Session } from '@crawlee/core';
+import type { EventEmitter } from 'node:events';
+import type { Clock } from '../clock.js';
+import { CheckError } from '../check/run-check.js';
+import type { SessionConfig } from '../config/session-config.js';
+import { CloseCrawlerError } from '../errors.js';
+import { ManagedSession } from '../pools/managed-session.js';
+import { describeError as describe } from '../redact.js';
+import type { SessionStats, StatName } from '../stats.js';
+import type { InitRequest, SessionResponse } from '../types.js';
+import { createInitRequest, InitParamError, rememberInitRequest } from './params.js';
+
+/** What the adapter's init download receives: one Crawlee `Request` to make with `session`. */
+export interface InitDownloadArgs {
+    /** The init request (`isSessionInitRequest(request)` is true). */
+    request: Request;
+    init: InitRequest;
+    session: Session;
+    /** The session's sticky proxy, if the crawler has a proxy configuration. */
+    proxyUrl: string | undefined;
+    /** Aborted when the sessions close: stop the download. */
+    signal: AbortSignal;
+}
+
+/** Makes one init download with the session's cookie jar, proxy and fingerprint. */
+export type InitDownloader = (args: InitDownloadArgs) => Promise<SessionResponse>;
+
+/** Gives a new session its sticky proxy URL before its init (the adapter asks the crawler). */
+export type SessionPreparer = (session: Session, trigger: Request) => Promise<string | undefined> | string | undefined;
+
+/** Thrown inside the download when an init response has a status in `errorStatusCodes`. */
+class InitStatusError extends Error {
+    override name = 'InitStatusError';
+}
+
+/** Everything one init needs, supplied by the manager. */
+export interface InitContext {
+    config: SessionConfig;
+    poolId: string;
+    trigger: Request;
+    hub: EventEmitter;
+    download: InitDownloader;
+    prepare: SessionPreparer | undefined;
+    errorStatusCodes: readonly number[];
+    signal: AbortSignal;
+    stats: SessionStats;
+    log: Log;
+    clock: Clock;
+    /** Records the session serving an init request, for `getRequestSessionId()`. */
+    bindRequest(request: Request, session: Session): void;
+}
+
+/**
+ * Creates a session and runs the config's `initSession()` with a download bound to it.
+ * Counts exactly one init outcome. Returns the session, or `undefined` when the init failed.
+ *
+ * @throws CloseCrawlerError when a hook asked to stop the crawl.
+ */
+export async function initializeSession(context: InitContext): Promise<ManagedSession | undefined> {
+    const { config, poolId, trigger, stats, log } = context;
+    const session = new Session({
+        sessionPool: context.hub as never,
+        // The pool decides when a session ends; Crawlee's own limits must never retire it first.
+        maxUsageCount: Number.MAX_SAFE_INTEGER,
+        maxAgeSecs: 10 * 365 * 24 * 3600,
+        maxErrorScore: Number.MAX_SAFE_INTEGER,
+        log,
+    });
+    const count = (name: StatName) => stats.increment(name, poolId);
+    let proxyUrl: string | undefined;
+    try {
+        proxyUrl = (await context.prepare?.(session, trigger)) ?? undefined;
+    } catch (error) {
+        count('init/failed');
+        log.warning(`Session init for pool ${poolId} failed: no proxy for the session (${describe(error)}).`);
+        return undefined;
+    }
+
+    const download = async (init: InitRequest): Promise<SessionResponse> => {
+        if (context.signal.aborted) throw new Error('sessions are closing');
+        const request = createInitRequest(init, trigger);
+        context.bindRequest(request, session);
+        const response = await context.download({ request, init, session, proxyUrl, signal: context.signal });
+        if (context.errorStatusCodes.includes(response.statusCode)) {
+            throw new InitStatusError(`init response ${response.statusCode} from ${response.url}`);
+        }
+        rememberInitRequest(response, request);
+        return response;
+    };
+
+    let passed: boolean;
+    try {
+        passed = await config.initSession(session, trigger, download);
+    } catch (error) {
+        if (error instanceof CloseCrawlerError) throw error;
+        if (error instanceof InitParamError) {
+            count('init/param-error');
+            log.error(`Session init for pool ${poolId}: ${describe(error)}`);
+        } else if (error instanceof CheckError) {
+            count('init/check-error');
+            log.error(`Session init for pool ${poolId}: ${describe(error)}`);
+        } else {
+            count('init/failed');
+            if (!context.signal.aborted) log.warning(`Session init for pool ${poolId} failed: ${describe(error)}`);
+        }
+        return undefined;
+    }
+    if (!passed) {
+        count('init/check-failed');
+        return undefined;
+    }
+    count('init/check-passed');
+    return new ManagedSession(session, poolId, proxyUrl, context.clock.now());
+}

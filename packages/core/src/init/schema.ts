@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+// Kept apart from options.ts: init/params.ts and pools/pool-id.ts validate init requests too, and
+// importing options.ts from them would close an import cycle (options → registry → SessionConfig
+// → init/params) in which SessionConfig's module runs before init/params.ts has initialised.
+
+const STRING_RECORD = 'an object of string values';
+/** A record of string values (headers, form fields, locations). */
+export const stringRecord = () =>
+    z.record(z.string({ error: STRING_RECORD }), z.string({ error: 'a string' }), { error: STRING_RECORD });
+
+/** A function; `expected` describes its signature in error messages. */
+export const fn = (expected: string) =>
+    z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', { error: expected });
+
+/** The shape of an `InitRequest`, shared by option `params` and `userData.sessionParams`. */
+export const initRequestSchema = z.strictObject(
+    {
+        url: z.url({ error: 'an absolute http(s) URL', protocol: /^https?$/ }).optional(),
+        method: z
+            .string({ error: 'an HTTP method name' })
+            .regex(/^[A-Za-z]+$/, { error: 'an HTTP method name' })
+            .optional(),
+        headers: stringRecord().optional(),
+        body: z.string({ error: 'a string' }).optional(),
+        json: z.unknown().optional(),
+        form: stringRecord().optional(),
+        pageActions: fn('a function (page) => Promise<void>').optional(),
+    },
+    { error: 'an InitRequest object ({ url?, method?, headers?, body?, json?, form?, pageActions? })' },
+);

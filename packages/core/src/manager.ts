@@ -1,0 +1,350 @@
+import { type Log, log as crawleeLog, type Request, type Session } from '@crawlee/core';
+import { EventEmitter } from 'node:events';
+import { CheckError, checkResponse } from './check/run-check.js';
+import { type Clock, systemClock } from './clock.js';
+import type { SessionConfig } from './config/session-config.js';
+import {
+    CloseCrawlerError,
+    PoolError,
+    SessionCheckFailedError,
+    SessionDownloadError,
+    SessionsClosedError,
+    type TooManyBadSessionInitsError,
+} from './errors.js';
+import { type InitDownloader, initializeSession, type SessionPreparer } from './init/initializer.js';
+import { isSessionInitRequest } from './init/params.js';
+import { type ManagedSessionsOptions, type ResolvedManagedSessionsOptions, resolveOptions } from './options.js';
+import type { EndReason, ManagedSession } from './pools/managed-session.js';
+import { Pool, type PoolHost, type PoolSnapshot } from './pools/pool.js';
+import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
+import { describeError, redact } from './redact.js';
+import { bindRequestSession } from './request-session.js';
+import { SessionStats, type StatName } from './stats.js';
+import type { PoolConfig, RequestOverrides, ResolvedPoolOptions, SessionResponse } from './types.js';
+
+/** What the engine needs from its host (the Crawlee adapter, or a test). */
+export interface SessionManagerDeps {
+    /** Makes init downloads with the session's cookies, proxy and fingerprint. */
+    download: InitDownloader;
+    /** Gives a new session its sticky proxy URL. */
+    prepareSession?: SessionPreparer;
+    /** @default systemClock */
+    clock?: Clock;
+    /** Random numbers in [0, 1) for delay randomisation. @default Math.random */
+    random?: () => number;
+    /** @default Crawlee's `log` with prefix `ManagedSessions` */
+    log?: Log;
+    /** Passed to session configs as `crawler`. */
+    crawler?: unknown;
+    /** Called once when a hook or a limit stops the crawl, with the close reason. */
+    onClose?: (reason: string, error: Error) => void;
+}
+
+/** One attempt's session: what to apply to the request, and the handle to report its outcome. */
+export interface SessionLease {
+    readonly request: Request;
+    readonly session: Session;
+    readonly poolId: string;
+    /** The session's sticky proxy URL, if any. */
+    readonly proxyUrl: string | undefined;
+    /** `processRequest()` changes for this attempt only. */
+    readonly overrides: RequestOverrides | undefined;
+}
+
+interface LeaseState {
+    managed: ManagedSession;
+    pool: Pool;
+    config: SessionConfig;
+    released: boolean;
+}
+
+/** The close reason of a `pool()` failure. */
+export const POOL_ERROR = 'pool_error';
+
+/**
+ * The session engine: picks the pool and session for each attempt, runs inits, checks
+ * responses, counts errors, rotates and replaces sessions, and keeps stats. It knows nothing of
+ * crawler classes; the adapter wires it into one.
+ */
+export class SessionManager {
+    readonly options: ResolvedManagedSessionsOptions;
+    readonly log: Log;
+    readonly #deps: SessionManagerDeps;
+    readonly #clock: Clock;
+    readonly #random: () => number;
+    readonly #stats: SessionStats;
+    readonly #pools = new Map<string, Pool>();
+    readonly #configs = new Map<typeof SessionConfig, SessionConfig>();
+    readonly #paramsIds = new ParamsPoolIds();
+    readonly #leases = new WeakMap<SessionLease, LeaseState>();
+    readonly #abort = new AbortController();
+    /** Crawlee's `Session` emits `sessionRetired` here when the crawler retires one of ours. */
+    readonly #hub: EventEmitter & { blockedStatusCodes: number[] };
+    #closeReason: string | undefined;
+    #closed = false;
+
+    readonly #poolHost: PoolHost;
+
+    /** @throws ManagedSessionsOptionsError for invalid options. */
+    constructor(options: ManagedSessionsOptions | undefined, deps: SessionManagerDeps) {
+        this.options = resolveOptions(options);
+        this.#deps = deps;
+        this.#clock = deps.clock ?? systemClock;
+        this.#random = deps.random ?? Math.random;
+        this.log = deps.log ?? crawleeLog.child({ prefix: 'ManagedSessions' });
+        this.#stats = new SessionStats(this.options.statsPerPool);
+        // Crawlee's Session needs a pool-like emitter. Nothing listens to its `sessionRetired`: our
+        // checks and error counts decide when a session ends, so a SessionError we throw (after which
+        // Crawlee retires ctx.session) never ends a session twice or before maxErrors/maxCheckFailures.
+        // An empty blockedStatusCodes keeps Crawlee's own retire-on-blocked off our sessions.
+        this.#hub = Object.assign(new EventEmitter(), { blockedStatusCodes: [] as number[] });
+        const resolved = this.options;
+        this.#poolHost = {
+            clock: this.#clock,
+            random: this.#random,
+            waitTimeoutSecs: resolved.waitTimeoutSecs,
+            maxUsageCount: resolved.maxUsageCount,
+            maxAgeSecs: resolved.maxAgeSecs,
+            init: (pool, trigger) => this.#init(pool, trigger),
+            expired: (pool) => this.#count('use/expired', pool),
+            badInits: (_pool, error: TooManyBadSessionInitsError) => this.#stop('bad_session_inits', error),
+        };
+    }
+
+    /** Counters as CONTRACT names them (`sessions/init/check-passed`, …). */
+    get stats(): Record<string, number> {
+        return this.#stats.snapshot();
+    }
+
+    /** Why the crawl was stopped by the sessions, or `undefined`. */
+    get closeReason(): string | undefined {
+        return this.#closeReason;
+    }
+
+    get closed(): boolean {
+        return this.#closed;
+    }
+
+    /** A snapshot of every pool. */
+    pools(): PoolSnapshot[] {
+        return [...this.#pools.values()].map((pool) => pool.snapshot());
+    }
+
+    /** The config instance for `url` (one instance per class). */
+    configFor(url: string): SessionConfig {
+        const cls = this.options.registry.configFor(url);
+        let config = this.#configs.get(cls);
+        if (!config) {
+            config = new cls({ options: this.options, log: this.log, crawler: this.#deps.crawler });
+            this.#configs.set(cls, config);
+        }
+        return config;
+    }
+
+    /**
+     * The session for this attempt of `request`, or `undefined` when sessions are disabled for it.
+     * Waits (without polling) for a ready session up to `waitTimeoutSecs`.
+     *
+     * @throws SessionControlError for malformed `userData` controls (that request only).
+     * @throws PoolError when `pool()` fails (the crawl stops with `pool_error`).
+     * @throws NoSessionAvailableError when no session becomes ready in time.
+     * @throws SessionsClosedError / TooManyBadSessionInitsError when the sessions closed.
+     */
+    async acquire(request: Request): Promise<SessionLease | undefined> {
+        if (isSessionInitRequest(request)) return undefined;
+        const controls = readSessionControls(request);
+        const config = this.configFor(request.url);
+        if (!(controls.enabled ?? this.#guard(() => config.enabled(request)))) {
+            this.#stats.increment('use/disabled', undefined);
+            return undefined;
+        }
+        if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
+        let pool: Pool;
+        try {
+            pool = this.#poolFor(config, request, controls);
+        } catch (error) {
+            if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
+            throw error;
+        }
+        const managed = await pool.acquire(request);
+        let overrides: RequestOverrides | undefined;
+        try {
+            overrides = (await this.#guard(() => config.processRequest(request, managed.session))) ?? undefined;
+        } catch (error) {
+            pool.release(managed);
+            throw error;
+        }
+        bindRequestSession(request, managed.session);
+        const lease: SessionLease = {
+            request,
+            session: managed.session,
+            poolId: pool.id,
+            proxyUrl: managed.proxyUrl,
+            overrides,
+        };
+        this.#leases.set(lease, { managed, pool, config, released: false });
+        return lease;
+    }
+
+    /**
+     * Checks the response of a leased attempt. Passes quietly, or counts the failure, discards
+     * the session when it reached `maxCheckFailures` (or at once when the check threw) and
+     * throws, so Crawlee retries with another session.
+     *
+     * @throws SessionCheckFailedError
+     */
+    async check(lease: SessionLease, response: SessionResponse): Promise<void> {
+        const state = this.#state(lease);
+        const { managed, pool, config } = state;
+        let passed: boolean;
+        try {
+            passed = await this.#guard(() => checkResponse(config, response, lease.request, lease.session, 'use'));
+        } catch (error) {
+            if (!(error instanceof CheckError)) throw error;
+            this.#count('use/check-error', pool);
+            this.log.error(describeError(error));
+            this.#discard(managed, pool, 'check-error', lease.request);
+            throw new SessionCheckFailedError(response.url, pool.id, response.statusCode, 'check() threw');
+        }
+        if (passed) {
+            this.#count('use/check-passed', pool);
+            return;
+        }
+        this.#count('use/check-failed', pool);
+        managed.checkFailures++;
+        if (managed.checkFailures >= this.options.maxCheckFailures) {
+            this.#discard(managed, pool, 'check-failed', lease.request);
+        }
+        throw new SessionCheckFailedError(response.url, pool.id, response.statusCode);
+    }
+
+    /** Whether `statusCode` counts as a download error (`errorStatusCodes`). */
+    isErrorStatus(statusCode: number): boolean {
+        return this.options.errorStatusCodes.includes(statusCode);
+    }
+
+    /**
+     * Counts a download error (an `errorStatusCodes` response, a network or proxy error) against
+     * the leased session, discarding it at `maxErrors`. Returns the error for the adapter to throw.
+     */
+    downloadError(lease: SessionLease, reason: string, cause?: unknown): SessionDownloadError {
+        const { managed, pool } = this.#state(lease);
+        this.#count('use/failed', pool);
+        managed.errors++;
+        if (managed.errors >= this.options.maxErrors) this.#discard(managed, pool, 'download-errors', lease.request);
+        return new SessionDownloadError(lease.request.url, pool.id, redact(reason), { cause });
+    }
+
+    /** The attempt is over (whatever its outcome). Safe to call twice. */
+    release(lease: SessionLease): void {
+        const state = this.#leases.get(lease);
+        if (!state || state.released) return;
+        state.released = true;
+        state.pool.release(state.managed);
+    }
+
+    /**
+     * Stops every pool: pending inits are aborted, waiters are woken with an error, no timer is
+     * left. With a `reason`, it becomes `closeReason` (a stop by a hook or a limit).
+     */
+    close(reason?: string): void {
+        if (this.#closed) return;
+        this.#closed = true;
+        if (reason !== undefined) this.#closeReason = reason;
+        this.#abort.abort();
+        for (const pool of this.#pools.values()) pool.close(reason);
+    }
+
+    /** Runs user code; a `CloseCrawlerError` stops the crawl with its reason before it propagates. */
+    #guard<T>(fn: () => T): T {
+        try {
+            const result = fn();
+            if (result instanceof Promise) {
+                return result.catch((error: unknown) => {
+                    if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
+                    throw error;
+                }) as T;
+            }
+            return result;
+        } catch (error) {
+            if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
+            throw error;
+        }
+    }
+
+    #stop(reason: string, error: Error): void {
+        if (this.#closed) return;
+        this.log.error(`Stopping the crawl (${reason}): ${redact(error.message)}`);
+        this.close(reason);
+        this.#deps.onClose?.(reason, error);
+    }
+
+    #poolFor(config: SessionConfig, request: Request, controls: ReturnType<typeof readSessionControls>): Pool {
+        const choice = choosePool(config, request, controls, this.#paramsIds);
+        if (choice.newParams) {
+            const { url, method } = choice.newParams;
+            this.log.info(
+                `Pool ${choice.id} serves requests with userData.sessionParams ${method ?? 'GET'} ${redact(url ?? request.url)}.`,
+            );
+        }
+        let pool = this.#pools.get(choice.id);
+        if (!pool) {
+            pool = new Pool(choice.id, this.#poolOptions(choice.id, choice.config), this.#poolHost);
+            this.#pools.set(choice.id, pool);
+        }
+        return pool;
+    }
+
+    #poolOptions(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined): ResolvedPoolOptions {
+        const fromOption = this.options.pools[id] ?? {};
+        const o = this.options;
+        return {
+            size: fromOption.size ?? fromConfig?.size ?? o.poolSize,
+            delay: fromOption.delay ?? fromConfig?.delay ?? o.delay,
+            randomizeDelay: fromOption.randomizeDelay ?? fromConfig?.randomizeDelay ?? o.randomizeDelay,
+            maxBadInits: fromOption.maxBadInits ?? fromConfig?.maxBadInits ?? o.maxBadInits,
+            exclusive: fromOption.exclusive ?? fromConfig?.exclusive ?? o.exclusive,
+        };
+    }
+
+    async #init(pool: Pool, trigger: Request): Promise<ManagedSession | undefined> {
+        const config = this.configFor(trigger.url);
+        try {
+            const managed = await initializeSession({
+                config,
+                poolId: pool.id,
+                trigger,
+                hub: this.#hub,
+                download: this.#deps.download,
+                prepare: this.#deps.prepareSession,
+                errorStatusCodes: this.options.errorStatusCodes,
+                signal: this.#abort.signal,
+                stats: this.#stats,
+                log: this.log,
+                clock: this.#clock,
+                bindRequest: bindRequestSession,
+            });
+            return managed;
+        } catch (error) {
+            if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
+            else this.log.exception(error as Error, `Unexpected error in a session init of pool ${pool.id}`);
+            return undefined;
+        }
+    }
+
+    #discard(managed: ManagedSession, pool: Pool, reason: EndReason, trigger: Request): void {
+        if (pool.discard(managed, reason, trigger)) {
+            this.log.debug(`Discarded session ${managed.id} of pool ${pool.id} (${reason}).`);
+        }
+    }
+
+    #state(lease: SessionLease): LeaseState {
+        const state = this.#leases.get(lease);
+        if (!state) throw new TypeError('Unknown session lease: pass the lease that acquire() returned.');
+        return state;
+    }
+
+    #count(name: StatName, pool: Pool): void {
+        this.#stats.increment(name, pool.id);
+    }
+}

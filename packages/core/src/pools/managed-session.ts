@@ -1,0 +1,42 @@
+import type { Session } from '@crawlee/core';
+
+/** Why a session left its pool. */
+export type EndReason = 'check-failed' | 'check-error' | 'download-errors' | 'expired' | 'retired-by-crawler' | 'closed';
+
+/**
+ * A Crawlee `Session` as a pool keeps it: its sticky proxy, counters and rotation time. The
+ * Crawlee `Session` holds cookies and `userData`; this holds what the pool decides with.
+ */
+export class ManagedSession {
+    readonly session: Session;
+    readonly poolId: string;
+    readonly proxyUrl: string | undefined;
+    readonly createdAt: number;
+    /** Assignments so far. */
+    uses = 0;
+    /** Download errors counted against `maxErrors`. */
+    errors = 0;
+    /** Failed use-checks counted against `maxCheckFailures`. */
+    checkFailures = 0;
+    /** Attempts currently using it. */
+    inFlight = 0;
+    /** Earliest time of the next assignment (ms), honouring `delay`. */
+    nextUseAt: number;
+    /** Order of the last assignment, so equal next-use times rotate. */
+    lastAssigned = 0;
+    /** `ready`: in rotation; `retiring`: serving its last attempts; `ended`: gone. */
+    state: 'ready' | 'retiring' | 'ended' = 'ready';
+    endReason: EndReason | undefined;
+
+    constructor(session: Session, poolId: string, proxyUrl: string | undefined, createdAt: number) {
+        this.session = session;
+        this.poolId = poolId;
+        this.proxyUrl = proxyUrl;
+        this.createdAt = createdAt;
+        this.nextUseAt = createdAt;
+    }
+
+    get id(): string {
+        return this.session.id;
+    }
+}

@@ -1,0 +1,335 @@
+import type { Request } from '@crawlee/core';
+import type { Clock, TimerHandle } from '../clock.js';
+import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
+import type { ResolvedPoolOptions } from '../types.js';
+import type { EndReason, ManagedSession } from './managed-session.js';
+
+/** What a pool needs from the manager that owns it. */
+export interface PoolHost {
+    clock: Clock;
+    random: () => number;
+    waitTimeoutSecs: number;
+    maxUsageCount: number | undefined;
+    maxAgeSecs: number | undefined;
+    /** Creates and initialises one session; `undefined` when the init failed (already counted). */
+    init(pool: Pool, trigger: Request): Promise<ManagedSession | undefined>;
+    /** A session reached its planned end (usage count or age): counted as `use/expired`. */
+    expired(pool: Pool, session: ManagedSession): void;
+    /** The pool hit `maxBadInits`: the manager stops the crawl. */
+    badInits(pool: Pool, error: TooManyBadSessionInitsError): void;
+}
+
+/** A read-only view of one pool, as `sessions.pools()` reports it. */
+export interface PoolSnapshot {
+    id: string;
+    /** The target number of working sessions. */
+    size: number;
+    /** Sessions in rotation. */
+    ready: number;
+    /** Inits under way. */
+    initializing: number;
+    /** Requests waiting for a session. */
+    waiting: number;
+    /** Sessions discarded or retired so far. */
+    discarded: number;
+}
+
+interface Waiter {
+    request: Request;
+    /** Opened a slot: served by a newly initialised session, not by one already in rotation. */
+    fresh: boolean;
+    resolve(session: ManagedSession): void;
+    reject(error: Error): void;
+    timer: TimerHandle;
+    since: number;
+}
+
+/**
+ * One pool of sessions: lazy fill up to `size`, rotation by next-use time, waiting on events,
+ * discard with exactly one replacement, planned retirement ahead of need, bad-init limit.
+ */
+export class Pool {
+    readonly id: string;
+    readonly options: ResolvedPoolOptions;
+    readonly #host: PoolHost;
+    /** Sessions in rotation (`state === 'ready'`). */
+    readonly #ready: ManagedSession[] = [];
+    readonly #waiters: Waiter[] = [];
+    /** Session slots opened by demand; never above `size`. Inits keep `ready + initializing` at this. */
+    #wanted = 0;
+    #initializing = 0;
+    #badInits = 0;
+    #discarded = 0;
+    #assignments = 0;
+    #initMsAverage = 0;
+    #wakeTimer: TimerHandle | undefined;
+    #wakeAt = Number.POSITIVE_INFINITY;
+    #closedReason: string | undefined;
+    #closedError: Error | undefined;
+
+    constructor(id: string, options: ResolvedPoolOptions, host: PoolHost) {
+        this.id = id;
+        this.options = options;
+        this.#host = host;
+    }
+
+    /** Consecutive failed inits so far. */
+    get badInits(): number {
+        return this.#badInits;
+    }
+
+    get closed(): boolean {
+        return this.#closedError !== undefined;
+    }
+
+    snapshot(): PoolSnapshot {
+        return {
+            id: this.id,
+            size: this.options.size,
+            ready: this.#ready.length,
+            initializing: this.#initializing,
+            waiting: this.#waiters.length,
+            discarded: this.#discarded,
+        };
+    }
+
+    /**
+     * A session for `request`: the next ready one in rotation, or the first to become ready.
+     * The first `size` requests each open one session slot (one init).
+     */
+    acquire(request: Request): Promise<ManagedSession> {
+        if (this.#closedError) return Promise.reject(this.#closedError);
+        // The first `size` requests each open a slot and wait for the session their init makes.
+        const fresh = this.#wanted < this.options.size;
+        if (fresh) {
+            this.#wanted++;
+            this.#topUp(request);
+        } else if (!this.#waiters.some((waiter) => !waiter.fresh)) {
+            // Fast path: no request queued before us takes sessions in rotation, and one is free now.
+            const session = this.#pickReady(this.#host.clock.now());
+            if (session) {
+                this.#assign(session, request);
+                return Promise.resolve(session);
+            }
+        }
+        return new Promise<ManagedSession>((resolve, reject) => {
+            const clock = this.#host.clock;
+            const waiter: Waiter = {
+                request,
+                fresh,
+                resolve,
+                reject,
+                since: clock.now(),
+                timer: clock.setTimeout(() => this.#timeOut(waiter), this.#host.waitTimeoutSecs * 1000),
+            };
+            this.#waiters.push(waiter);
+            this.#dispatch();
+        });
+    }
+
+    /** The attempt using `session` is over. */
+    release(session: ManagedSession): void {
+        session.inFlight = Math.max(0, session.inFlight - 1);
+        if (session.state === 'retiring' && session.inFlight === 0) session.state = 'ended';
+        if (this.options.exclusive && session.state === 'ready') this.#dispatch();
+    }
+
+    /**
+     * Takes `session` out of rotation at once and starts one replacement in the background.
+     * Returns `false` when it had already left (concurrent failures of one session replace it once).
+     */
+    discard(session: ManagedSession, reason: EndReason, trigger: Request): boolean {
+        if (session.state === 'ended' || session.endReason !== undefined) return false;
+        const wasReady = session.state === 'ready';
+        session.endReason = reason;
+        session.state = session.inFlight > 0 && reason === 'closed' ? 'retiring' : 'ended';
+        this.#discarded++;
+        if (wasReady) {
+            this.#removeFromRotation(session);
+            this.#topUp(trigger);
+        }
+        return true;
+    }
+
+    /** Stops the pool: wakes every waiter with `error`, clears its timer, starts no more inits. */
+    close(reason: string | undefined, error?: Error): void {
+        if (this.#closedError) return;
+        this.#closedReason = reason;
+        this.#closedError = error ?? new SessionsClosedError(this.id, reason);
+        if (this.#wakeTimer !== undefined) this.#host.clock.clearTimeout(this.#wakeTimer);
+        this.#wakeTimer = undefined;
+        for (const waiter of this.#waiters.splice(0)) {
+            this.#host.clock.clearTimeout(waiter.timer);
+            waiter.reject(this.#closedError);
+        }
+    }
+
+    /** Why the pool closed, if it did. */
+    get closedReason(): string | undefined {
+        return this.#closedReason;
+    }
+
+    /** Puts a restored session into rotation without an init. */
+    adopt(session: ManagedSession): void {
+        if (this.#wanted < this.options.size) this.#wanted++;
+        this.#ready.push(session);
+    }
+
+    /** Starts inits until ready plus initializing sessions reach the slots opened by demand. */
+    #topUp(trigger: Request): void {
+        while (!this.#closedError && this.#ready.length + this.#initializing < this.#wanted) {
+            this.#initializing++;
+            void this.#initOne(trigger);
+        }
+    }
+
+    async #initOne(trigger: Request): Promise<void> {
+        const started = this.#host.clock.now();
+        let session: ManagedSession | undefined;
+        try {
+            session = await this.#host.init(this, trigger);
+        } finally {
+            this.#initializing--;
+        }
+        if (this.#closedError) return;
+        if (session) {
+            const took = this.#host.clock.now() - started;
+            this.#initMsAverage = this.#initMsAverage === 0 ? took : this.#initMsAverage * 0.8 + took * 0.2;
+            this.#badInits = 0;
+            this.#ready.push(session);
+            const index = this.#waiters.findIndex((waiter) => waiter.fresh);
+            if (index >= 0) {
+                const [waiter] = this.#waiters.splice(index, 1);
+                this.#host.clock.clearTimeout(waiter!.timer);
+                this.#assign(session, waiter!.request);
+                waiter!.resolve(session);
+            }
+            this.#dispatch();
+            return;
+        }
+        this.#badInits++;
+        if (this.#badInits >= this.options.maxBadInits) {
+            const error = new TooManyBadSessionInitsError(this.id, this.#badInits);
+            this.#host.badInits(this, error);
+            this.close('bad_session_inits', error);
+            return;
+        }
+        this.#topUp(trigger);
+    }
+
+    /** Hands free sessions to waiters in arrival order; schedules a wake-up for the next delay. */
+    #dispatch(): void {
+        const now = this.#host.clock.now();
+        for (let i = 0; i < this.#waiters.length; ) {
+            const waiter = this.#waiters[i]!;
+            if (waiter.fresh) {
+                i++;
+                continue;
+            }
+            const session = this.#pickReady(now);
+            if (!session) break;
+            this.#waiters.splice(i, 1);
+            this.#host.clock.clearTimeout(waiter.timer);
+            this.#assign(session, waiter.request);
+            waiter.resolve(session);
+        }
+        if (this.#waiters.some((waiter) => !waiter.fresh)) this.#scheduleWake(now);
+    }
+
+    /** The free session with the earliest next-use time (least recently assigned on ties), if due. */
+    #pickReady(now: number): ManagedSession | undefined {
+        let best: ManagedSession | undefined;
+        const exclusive = this.options.exclusive;
+        for (let i = 0; i < this.#ready.length; i++) {
+            const session = this.#ready[i]!;
+            if (session.nextUseAt > now || (exclusive && session.inFlight > 0)) continue;
+            if (this.#isPastAge(session, now, 0)) {
+                this.#retire(session);
+                i--;
+                continue;
+            }
+            if (
+                !best ||
+                session.nextUseAt < best.nextUseAt ||
+                (session.nextUseAt === best.nextUseAt && session.lastAssigned < best.lastAssigned)
+            ) {
+                best = session;
+            }
+        }
+        return best;
+    }
+
+    #assign(session: ManagedSession, request: Request): void {
+        const now = this.#host.clock.now();
+        session.inFlight++;
+        session.uses++;
+        session.lastAssigned = ++this.#assignments;
+        const { delay, randomizeDelay } = this.options;
+        const factor = randomizeDelay ? 0.5 + this.#host.random() : 1;
+        session.nextUseAt = now + delay * factor * 1000;
+        const { maxUsageCount } = this.#host;
+        // Retire on the last allowed use, or when the session would age out before a new one is
+        // ready, so its replacement initialises while this attempt runs.
+        if (
+            (maxUsageCount !== undefined && session.uses >= maxUsageCount) ||
+            this.#isPastAge(session, now, this.#initMsAverage)
+        ) {
+            this.#retire(session, request);
+        }
+    }
+
+    #isPastAge(session: ManagedSession, now: number, leadMs: number): boolean {
+        const { maxAgeSecs } = this.#host;
+        return maxAgeSecs !== undefined && now + leadMs - session.createdAt >= maxAgeSecs * 1000;
+    }
+
+    #retire(session: ManagedSession, trigger?: Request): void {
+        session.endReason = 'expired';
+        session.state = session.inFlight > 0 ? 'retiring' : 'ended';
+        this.#discarded++;
+        this.#removeFromRotation(session);
+        this.#host.expired(this, session);
+        const request = trigger ?? this.#waiters[0]?.request;
+        if (request) this.#topUp(request);
+        else this.#wanted = Math.max(0, this.#wanted - 1);
+    }
+
+    #removeFromRotation(session: ManagedSession): void {
+        const index = this.#ready.indexOf(session);
+        if (index >= 0) this.#ready.splice(index, 1);
+    }
+
+    #scheduleWake(now: number): void {
+        let earliest = Number.POSITIVE_INFINITY;
+        for (const session of this.#ready) {
+            if (this.options.exclusive && session.inFlight > 0) continue;
+            if (session.nextUseAt < earliest) earliest = session.nextUseAt;
+        }
+        if (earliest === Number.POSITIVE_INFINITY || earliest >= this.#wakeAt) return;
+        if (this.#wakeTimer !== undefined) this.#host.clock.clearTimeout(this.#wakeTimer);
+        this.#wakeAt = earliest;
+        this.#wakeTimer = this.#host.clock.setTimeout(
+            () => {
+                this.#wakeTimer = undefined;
+                this.#wakeAt = Number.POSITIVE_INFINITY;
+                this.#dispatch();
+            },
+            Math.max(0, earliest - now),
+        );
+    }
+
+    #timeOut(waiter: Waiter): void {
+        const index = this.#waiters.indexOf(waiter);
+        if (index < 0) return;
+        this.#waiters.splice(index, 1);
+        waiter.reject(
+            new NoSessionAvailableError(waiter.request.url, this.id, {
+                waitedSecs: this.#host.waitTimeoutSecs,
+                ready: this.#ready.length,
+                initializing: this.#initializing,
+                badInits: this.#badInits,
+                size: this.options.size,
+            }),
+        );
+    }
+}

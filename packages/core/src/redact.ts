@@ -1,0 +1,15 @@
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi;
+const SECRET_HEADER = /\b(cookie|set-cookie|authorization|proxy-authorization)(["']?\s*[:=]\s*["']?)[^"'\r\n,}]+/gi;
+
+/**
+ * Removes credentials from text bound for logs or error messages: `user:password@` in URLs
+ * (proxy passwords) and values of cookie and authorization headers.
+ */
+export function redact(text: string): string {
+    return text.replace(URL_CREDENTIALS, '$1***:***@').replace(SECRET_HEADER, '$1$2***');
+}
+
+/** An error's message, redacted, for logs. */
+export function describeError(error: unknown): string {
+    return redact(error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,301 @@
+import type { BasicCrawler } from '@crawlee/basic';
+import { type ProxyInfo, RetryRequestError, type Session, SessionError } from '@crawlee/core';
+import {
+    describeError,
+    type ManagedSessionsOptions,
+    ManagedSessionsOptionsError,
+    type PoolSnapshot,
+    SessionCheckFailedError,
+    SessionDownloadError,
+    type SessionLease,
+    SessionManager,
+    type SessionResponse,
+    SessionsClosedError,
+    TooManyBadSessionInitsError,
+    PoolError,
+} from '@managed-sessions/core';
+import { type AttemptContext, type CrawlerInternals, internalsOf } from './crawler-internals.js';
+import { isNetworkError } from './errors.js';
+import { downloadAsSession, sendSessionRequest } from './http/session-request.js';
+import { formatStatusLine, formatSummary } from './report.js';
+
+/** What `attachManagedSessions()` returns: live views of the sessions of one crawler. */
+export interface ManagedSessions {
+    /** Counters as `sessions/init/check-passed`, … (see the README's Stats). */
+    readonly stats: Record<string, number>;
+    /** Why the sessions stopped the crawl (`bad_session_inits`, `pool_error`, …), or `undefined`. */
+    readonly closeReason: string | undefined;
+    /** A snapshot of every pool; readable after `run()` resolves. */
+    pools(): PoolSnapshot[];
+}
+
+interface Attempt {
+    lease: SessionLease;
+    /** Set once a response arrived (post-navigation): later errors are not download errors. */
+    response?: { statusCode: number; url: string; headers: SessionResponse['headers'] };
+    checked: boolean;
+}
+
+const attached = new WeakSet<object>();
+
+/**
+ * Gives every request attempt of `crawler` a managed session: a session from the pool its
+ * config selects (initialised first), with the session's cookies, sticky proxy and header
+ * fingerprint; checks each response; counts 520/521 and network errors against the session;
+ * and makes Crawlee retry failures with a different session. Call it once, before `run()`.
+ *
+ * @example
+ * const crawler = new CheerioCrawler({ requestHandler });
+ * const sessions = attachManagedSessions(crawler, { poolSize: 4 });
+ * await crawler.run(['https://shop.example/']);
+ * console.log(sessions.stats);
+ *
+ * @throws ManagedSessionsOptionsError for invalid options or a crawler that cannot host sessions.
+ */
+export function attachManagedSessions(crawler: BasicCrawler<any>, options: ManagedSessionsOptions = {}): ManagedSessions {
+    const internals = internalsOf(crawler);
+    if (attached.has(crawler)) {
+        throw new ManagedSessionsOptionsError('attachManagedSessions() was already called for this crawler; call it once.');
+    }
+    if (internals.running) {
+        throw new ManagedSessionsOptionsError('attachManagedSessions() must be called before crawler.run().');
+    }
+    if (!internals.useSessionPool) {
+        throw new ManagedSessionsOptionsError(
+            'attachManagedSessions() needs the crawler option useSessionPool (the default); remove useSessionPool: false.',
+        );
+    }
+    const sessions = new CrawlerSessions(internals, options);
+    attached.add(crawler);
+    return sessions.handle;
+}
+
+/** The wiring between one crawler and one session engine. */
+class CrawlerSessions {
+    readonly #crawler: CrawlerInternals;
+    readonly #options: ManagedSessionsOptions;
+    readonly #attempts = new WeakMap<AttemptContext, Attempt>();
+    readonly #proxies = new WeakMap<Session, ProxyInfo>();
+    readonly #log;
+    #manager: SessionManager;
+    #statusTimer: NodeJS.Timeout | undefined;
+
+    constructor(crawler: CrawlerInternals, options: ManagedSessionsOptions) {
+        this.#crawler = crawler;
+        this.#options = options;
+        this.#log = crawler.log.child({ prefix: 'ManagedSessions' });
+        this.#manager = this.#createManager();
+        this.#install();
+    }
+
+    get handle(): ManagedSessions {
+        const self = this;
+        return {
+            get stats() {
+                return self.#manager.stats;
+            },
+            get closeReason() {
+                return self.#manager.closeReason;
+            },
+            pools: () => self.#manager.pools(),
+        };
+    }
+
+    #createManager(): SessionManager {
+        const crawler = this.#crawler;
+        return new SessionManager(this.#options, {
+            log: this.#log,
+            crawler,
+            prepareSession: async (session, trigger) => {
+                const info = await crawler.proxyConfiguration?.newProxyInfo(session.id, { request: trigger });
+                if (info) this.#proxies.set(session, info);
+                return info?.url;
+            },
+            download: ({ request, session, proxyUrl, signal }) =>
+                downloadAsSession(crawler.httpClient, {
+                    url: request.url,
+                    method: request.method,
+                    headers: request.headers ?? {},
+                    ...(request.payload !== undefined ? { body: String(request.payload) } : {}),
+                    session,
+                    proxyUrl,
+                    timeoutMillis: crawler.navigationTimeoutMillis ?? 60_000,
+                    signal,
+                }),
+            onClose: (reason) => crawler.stop(`Managed sessions stopped the crawl: ${reason}.`),
+        });
+    }
+
+    #install(): void {
+        const crawler = this.#crawler;
+        // Crawlee's own pool only hands out a placeholder that the adapter replaces at once.
+        crawler.sessionPoolOptions = {
+            ...crawler.sessionPoolOptions,
+            maxPoolSize: 1,
+            persistenceOptions: { enable: false },
+        };
+
+        const runRequestHandler = crawler._runRequestHandler;
+        crawler._runRequestHandler = async (context) => this.#runAttempt(context, () => runRequestHandler.call(crawler, context));
+
+        const userHandler = crawler.requestHandler;
+        crawler.requestHandler = async (context) => {
+            await this.#checkNavigation(context);
+            return userHandler.call(crawler, context);
+        };
+        // Crawlee finds router schemas through `userRequestHandler`; keep it pointing at the user's handler.
+        Object.defineProperty(crawler, 'userRequestHandler', { get: () => userHandler, configurable: true });
+
+        crawler.preNavigationHooks?.unshift((context, gotOptions) => this.#beforeNavigation(context, gotOptions));
+        crawler.postNavigationHooks?.unshift((context) => this.#afterNavigation(context));
+
+        const init = crawler._init;
+        crawler._init = async () => {
+            if (this.#manager.closed) this.#manager = this.#createManager();
+            this.#startStatusLine();
+            return init.call(crawler);
+        };
+        const teardown = crawler.teardown;
+        crawler.teardown = async () => {
+            this.#finish();
+            return teardown.call(crawler);
+        };
+    }
+
+    async #runAttempt(context: AttemptContext, run: () => Promise<void>): Promise<void> {
+        const manager = this.#manager;
+        let lease: SessionLease | undefined;
+        try {
+            lease = await manager.acquire(context.request);
+        } catch (error) {
+            throw this.#whenClosed(error);
+        }
+        if (!lease) return run();
+        const attempt: Attempt = { lease, checked: false };
+        this.#attempts.set(context, attempt);
+        context.session = lease.session;
+        const proxyInfo = this.#proxies.get(lease.session);
+        if (proxyInfo) context.proxyInfo = proxyInfo;
+        context.sendRequest = (overrides) => this.#sendRequest(context, attempt, overrides);
+        try {
+            await run();
+        } catch (error) {
+            throw this.#classify(error, attempt);
+        } finally {
+            manager.release(lease);
+        }
+    }
+
+    /** An error from a closed engine: the crawl is stopping, so the request goes back to the queue. */
+    #whenClosed(error: unknown): unknown {
+        if (
+            this.#manager.closed &&
+            (error instanceof SessionsClosedError || error instanceof TooManyBadSessionInitsError || error instanceof PoolError)
+        ) {
+            return new RetryRequestError(`${(error as Error).message}`);
+        }
+        return error;
+    }
+
+    #classify(error: unknown, attempt: Attempt): unknown {
+        if (error instanceof SessionCheckFailedError || error instanceof SessionDownloadError) return error;
+        if (attempt.response) return error;
+        // No response yet: a network, timeout or proxy failure counts against the session's exit.
+        if (error instanceof SessionError || isNetworkError(error)) {
+            return this.#manager.downloadError(attempt.lease, describeError(error), error);
+        }
+        return error;
+    }
+
+    #beforeNavigation(context: AttemptContext, gotOptions: Record<string, unknown>): void {
+        const attempt = this.#attempts.get(context);
+        if (!attempt) return;
+        const proxyInfo = this.#proxies.get(attempt.lease.session);
+        if (proxyInfo) context.proxyInfo = proxyInfo;
+        const overrides = attempt.lease.overrides;
+        if (overrides?.headers) {
+            gotOptions.headers = { ...(gotOptions.headers as Record<string, string>), ...overrides.headers };
+        }
+        if (overrides?.url) gotOptions.url = overrides.url;
+    }
+
+    #afterNavigation(context: AttemptContext): void {
+        const attempt = this.#attempts.get(context);
+        const response = context.response;
+        if (!attempt || !response) return;
+        const statusCode = response.statusCode ?? 0;
+        attempt.response = { statusCode, url: response.url || context.request.url, headers: response.headers ?? {} };
+        if (this.#manager.isErrorStatus(statusCode)) {
+            response.destroy?.();
+            attempt.checked = true;
+            throw this.#manager.downloadError(attempt.lease, `status ${statusCode}`);
+        }
+    }
+
+    async #checkNavigation(context: AttemptContext): Promise<void> {
+        const attempt = this.#attempts.get(context);
+        if (!attempt?.response || attempt.checked) return;
+        attempt.checked = true;
+        const body = context.body;
+        await this.#manager.check(attempt.lease, {
+            ...attempt.response,
+            url: context.request.loadedUrl ?? attempt.response.url,
+            body: typeof body === 'string' ? body : body ? body.toString() : '',
+        });
+    }
+
+    /**
+     * `ctx.sendRequest` bound to the attempt's session: its cookies (both ways), proxy and
+     * fingerprint, plus `processRequest()` headers. In BasicCrawler, where it is the download,
+     * its responses are checked like navigations.
+     */
+    async #sendRequest(context: AttemptContext, attempt: Attempt, overrides: Record<string, unknown> = {}) {
+        const { lease } = attempt;
+        const request = context.request;
+        const checked = !this.#crawler.postNavigationHooks;
+        let response: Awaited<ReturnType<typeof sendSessionRequest>>;
+        try {
+            response = await sendSessionRequest(this.#crawler.httpClient, {
+                url: lease.overrides?.url ?? request.url,
+                method: request.method,
+                headers: { ...request.headers, ...lease.overrides?.headers },
+                ...(request.payload !== undefined ? { body: String(request.payload) } : {}),
+                session: lease.session,
+                proxyUrl: lease.proxyUrl,
+                extra: overrides,
+            });
+        } catch (error) {
+            if (checked && isNetworkError(error)) {
+                throw this.#manager.downloadError(lease, describeError(error), error);
+            }
+            throw error;
+        }
+        if (checked) {
+            if (this.#manager.isErrorStatus(response.statusCode)) {
+                throw this.#manager.downloadError(lease, `status ${response.statusCode}`);
+            }
+            await this.#manager.check(lease, {
+                url: response.url,
+                statusCode: response.statusCode,
+                headers: response.headers as SessionResponse['headers'],
+                body: typeof response.body === 'string' ? response.body : String(response.body ?? ''),
+            });
+        }
+        return response;
+    }
+
+    #startStatusLine(): void {
+        const seconds = this.#manager.options.statusIntervalSecs;
+        if (seconds <= 0 || this.#statusTimer) return;
+        this.#statusTimer = setInterval(() => this.#log.info(formatStatusLine(this.#manager.pools())), seconds * 1000);
+        this.#statusTimer.unref();
+    }
+
+    #finish(): void {
+        if (this.#statusTimer) clearInterval(this.#statusTimer);
+        this.#statusTimer = undefined;
+        const manager = this.#manager;
+        manager.close();
+        this.#log.info(formatSummary(manager.stats, manager.pools(), manager.closeReason));
+    }
+}
