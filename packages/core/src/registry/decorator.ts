@@ -31,10 +31,10 @@ export function sessionConfig(rule: SessionConfigRule): ClassDecorator {
                 register(this);
             });
         } else {
-            const kind =
-                typeof context === 'object' && context !== null ? (context as { kind?: unknown }).kind : undefined;
+            const kind = (context as { kind?: unknown } | null)?.kind;
+            const target = typeof kind === 'string' ? `a ${kind}` : 'a class member';
             throw new TypeError(
-                `@sessionConfig() decorates classes only, but was applied to ${typeof kind === 'string' ? `a ${kind}` : 'a class member'}; ` +
+                `@sessionConfig() decorates classes only, but was applied to ${target}; ` +
                     'put it on a class that extends SessionConfig.',
             );
         }

@@ -112,7 +112,7 @@ export class UrlPattern {
         } else if (hostPart === '') {
             if (role === 'include' || scheme !== undefined) fail(noHostProblem(source, schemeMatch?.[0], rest, role));
         } else {
-            ({ hostname, port } = parseHost(hostPart, fail));
+            ({ hostname, port } = parseHost(hostPart, tail, fail));
             if (port !== '') {
                 // url-matcher reads `:80` and `:443` as the default port of http and https.
                 if (scheme === undefined && (port === '80' || port === '443')) {
@@ -190,19 +190,29 @@ function noHostProblem(source: string, scheme: string | undefined, rest: string,
     return `has no host; write it as '${scheme ?? ''}shop.example${rest}' with your site's host${everyUrl}.`;
 }
 
-function parseHost(hostPart: string, fail: (problem: string) => never): { hostname: string; port: string } {
+function parseHost(
+    hostPart: string,
+    tail: string,
+    fail: (problem: string) => never,
+): { hostname: string; port: string } {
     if (hostPart.includes('*')) {
-        const fix = /^(\*\.)+[^*]+$/.test(hostPart)
-            ? `write '${hostPart.replace(/^(\*\.)+/, '')}', which matches that host and all its subdomains`
-            : "write the host without '*'; a bare host such as 'shop.example' matches all its subdomains";
-        fail(`has '*' in its host; '*' works in paths, query values and fragments only. To match subdomains, ${fix}.`);
+        // Only a bare host matches subdomains, so only then does dropping `*.` keep the meaning.
+        const parent = hostPart.replace(/^(\*\.)+/, '');
+        const fix =
+            tail === '' && !/[*|]/.test(parent)
+                ? `To match ${parent} and all its subdomains, write '${parent}'.`
+                : "Write the host without '*' (a bare host such as 'shop.example' matches all its subdomains) " +
+                  "and put wildcards after it ('shop.example/*.pdf|').";
+        fail(`has '*' in its host; '*' works in paths, query values and fragments only. ${fix}`);
     }
     if (hostPart.includes('|')) {
         const host = hostPart.replaceAll('|', '');
         fail(
-            `has '|' in its host; '|' anchors the end of a path or fragment only. ` +
-                `Write '${host}/' to match ${host} and www.${host} but no other subdomain, ` +
-                `or '${host}/|' to match its home page only.`,
+            tail === ''
+                ? `has '|' in its host; '|' anchors the end of a path or fragment only. ` +
+                      `Write '${host}/' to match ${host} and www.${host} but no other subdomain, ` +
+                      `or '${host}/|' to match its home page only.`
+                : `has '|' in its host; '|' anchors the end of a path or fragment only. Write '${host}${tail}'.`,
         );
     }
     if (hostPart.includes('@')) {

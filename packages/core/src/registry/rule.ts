@@ -31,7 +31,8 @@ export interface SessionConfigRule {
     priority?: number;
     /**
      * A class this one replaces: wherever `insteadOf` would be chosen for a URL that this rule
-     * also matches, this class is chosen instead, whatever the priorities.
+     * also matches, this class is chosen instead, whatever the priorities. The rule also competes
+     * like any other where `insteadOf` is not chosen.
      */
     insteadOf?: typeof SessionConfig;
 }
@@ -120,7 +121,7 @@ function patternList(value: unknown, role: 'include' | 'exclude', context: strin
 function describe(value: unknown): string {
     if (typeof value === 'string') return `'${value}'`;
     if (typeof value === 'function') return value.name ? `${value.name}` : 'an anonymous function';
-    if (Array.isArray(value)) return 'an array';
+    if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
     if (value === null || value === undefined) return String(value);
     if (typeof value !== 'object') return `${String(value)} (${typeof value})`;
     return `an object (${value.constructor?.name ?? 'no prototype'})`;
