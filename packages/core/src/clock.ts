@@ -75,7 +75,10 @@ export class ManualClock implements Clock {
             await flushMicrotasks();
             let next: ManualTimer | undefined;
             for (const timer of this.#timers) {
-                if (timer.at <= end && (!next || timer.at < next.at || (timer.at === next.at && timer.seq < next.seq))) {
+                if (
+                    timer.at <= end &&
+                    (!next || timer.at < next.at || (timer.at === next.at && timer.seq < next.seq))
+                ) {
                     next = timer;
                 }
             }

@@ -16,7 +16,7 @@ export {
 } from './errors.js';
 export type { InitDownloadArgs, InitDownloader, SessionPreparer } from './init/initializer.js';
 export { isSessionInitRequest, UNSUPPORTED_SET_LOCATION } from './init/params.js';
-export { POOL_ERROR, SessionManager, type SessionLease, type SessionManagerDeps } from './manager.js';
+export { POOL_ERROR, type SessionLease, SessionManager, type SessionManagerDeps } from './manager.js';
 export {
     type Checker,
     type ManagedSessionsOptions,
@@ -28,9 +28,9 @@ export {
 export type { PoolSnapshot } from './pools/pool.js';
 export { hostOf } from './pools/pool-id.js';
 export { describeError, redact } from './redact.js';
-export { getRequestSessionId } from './request-session.js';
-export { SessionConfigRegistry, type SessionConfigRule, sessionConfigRegistry } from './registry/registry.js';
 export { sessionConfig } from './registry/decorator.js';
+export { SessionConfigRegistry, type SessionConfigRule, sessionConfigRegistry } from './registry/registry.js';
+export { getRequestSessionId } from './request-session.js';
 export { STAT_NAMES, type StatName } from './stats.js';
 export type {
     Download,

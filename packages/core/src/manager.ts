@@ -1,5 +1,5 @@
-import { type Log, log as crawleeLog, type Request, type Session } from '@crawlee/core';
 import { EventEmitter } from 'node:events';
+import { log as crawleeLog, type Log, type Request, type Session } from '@crawlee/core';
 import { CheckError, checkResponse } from './check/run-check.js';
 import { type Clock, systemClock } from './clock.js';
 import type { SessionConfig } from './config/session-config.js';
@@ -58,6 +58,9 @@ interface LeaseState {
     released: boolean;
 }
 
+/** How many requests' failed sessions the manager remembers for their retries. */
+const MAX_FAILED_REMEMBERED = 10_000;
+
 /** The close reason of a `pool()` failure. */
 export const POOL_ERROR = 'pool_error';
 
@@ -77,6 +80,12 @@ export class SessionManager {
     readonly #configs = new Map<typeof SessionConfig, SessionConfig>();
     readonly #paramsIds = new ParamsPoolIds();
     readonly #leases = new WeakMap<SessionLease, LeaseState>();
+    /**
+     * The session of each request's last failed attempt, by `uniqueKey` (Crawlee hands a retry
+     * over as a new `Request` object), so the retry gets another session while the failed one
+     * stays in rotation below its limits. Taken by the retry's `acquire()`.
+     */
+    readonly #failedOn = new Map<string, ManagedSession>();
     readonly #abort = new AbortController();
     /** Crawlee's `Session` emits `sessionRetired` here when the crawler retires one of ours. */
     readonly #hub: EventEmitter & { blockedStatusCodes: number[] };
@@ -161,12 +170,16 @@ export class SessionManager {
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
         let pool: Pool;
         try {
-            pool = this.#poolFor(config, request, controls);
+            pool = this.#guard(() => this.#poolFor(config, request, controls));
         } catch (error) {
             if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
             throw error;
         }
-        const managed = await pool.acquire(request);
+        const avoid = this.#failedOn.get(request.uniqueKey);
+        this.#failedOn.delete(request.uniqueKey);
+        const managed = await pool.acquire(request, avoid);
+        // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
+        bindRequestSession(request, managed.session);
         let overrides: RequestOverrides | undefined;
         try {
             overrides = (await this.#guard(() => config.processRequest(request, managed.session))) ?? undefined;
@@ -174,7 +187,6 @@ export class SessionManager {
             pool.release(managed);
             throw error;
         }
-        bindRequestSession(request, managed.session);
         const lease: SessionLease = {
             request,
             session: managed.session,
@@ -202,6 +214,7 @@ export class SessionManager {
         } catch (error) {
             if (!(error instanceof CheckError)) throw error;
             this.#count('use/check-error', pool);
+            this.#failed(lease.request, managed);
             this.log.error(describeError(error));
             this.#discard(managed, pool, 'check-error', lease.request);
             throw new SessionCheckFailedError(response.url, pool.id, response.statusCode, 'check() threw');
@@ -211,6 +224,7 @@ export class SessionManager {
             return;
         }
         this.#count('use/check-failed', pool);
+        this.#failed(lease.request, managed);
         managed.checkFailures++;
         if (managed.checkFailures >= this.options.maxCheckFailures) {
             this.#discard(managed, pool, 'check-failed', lease.request);
@@ -230,6 +244,7 @@ export class SessionManager {
     downloadError(lease: SessionLease, reason: string, cause?: unknown): SessionDownloadError {
         const { managed, pool } = this.#state(lease);
         this.#count('use/failed', pool);
+        this.#failed(lease.request, managed);
         managed.errors++;
         if (managed.errors >= this.options.maxErrors) this.#discard(managed, pool, 'download-errors', lease.request);
         return new SessionDownloadError(lease.request.url, pool.id, redact(reason), { cause });
@@ -335,6 +350,16 @@ export class SessionManager {
     #discard(managed: ManagedSession, pool: Pool, reason: EndReason, trigger: Request): void {
         if (pool.discard(managed, reason, trigger)) {
             this.log.debug(`Discarded session ${managed.id} of pool ${pool.id} (${reason}).`);
+        }
+    }
+
+    #failed(request: Request, managed: ManagedSession): void {
+        const key = request.uniqueKey;
+        this.#failedOn.delete(key);
+        this.#failedOn.set(key, managed);
+        // Requests that are never retried leave entries behind: keep the newest only.
+        if (this.#failedOn.size > MAX_FAILED_REMEMBERED) {
+            this.#failedOn.delete(this.#failedOn.keys().next().value!);
         }
     }
 

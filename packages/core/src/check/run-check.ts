@@ -1,16 +1,26 @@
 import type { Request, Session } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
-import type { SessionResponse } from '../types.js';
+import { isOverridden, locationOf } from '../init/params.js';
+import type { Location, SessionResponse } from '../types.js';
 
 /** `check()` (or the `checker` option) threw: counted as `init/check-error` or `use/check-error`. */
 export class CheckError extends Error {
     override name = 'CheckError';
 }
 
+type LocationCheck = (
+    response: SessionResponse,
+    request: Request,
+    session: Session,
+    location: Location,
+) => boolean | Promise<boolean>;
+
 /**
- * Runs the check that applies to `response`: the `checker` option when set, else the config's
- * `check()` (which `LocationSessionConfig` routes to `locationCheck()` for located requests).
+ * Runs the check that applies to `response`: the `checker` option when set; else, for a request
+ * that has a location, the config's own `locationCheck()`; else its `check()`. The routing lives
+ * here rather than in `LocationSessionConfig.check()`, so a subclass that overrides both hooks
+ * still gets `locationCheck()` for located requests.
  *
  * @throws CheckError when the check throws; CloseCrawlerError passes through untouched.
  */
@@ -23,12 +33,20 @@ export async function checkResponse(
 ): Promise<boolean> {
     try {
         const checker = config.options.checker;
-        const passed = checker ? await checker(response, request, session) : await config.check(response, request, session);
+        if (checker) return Boolean(await checker(response, request, session));
+        const locationCheck = (config as SessionConfig & { locationCheck?: LocationCheck }).locationCheck;
+        const location = isOverridden(locationCheck) ? locationOf(config, request) : undefined;
+        const passed = location
+            ? await locationCheck!.call(config, response, request, session, location)
+            : await config.check(response, request, session);
         return Boolean(passed);
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
-        throw new CheckError(`check() threw on the ${phase} response of ${response.url}: ${(error as Error)?.message ?? error}`, {
-            cause: error,
-        });
+        throw new CheckError(
+            `check() threw on the ${phase} response of ${response.url}: ${(error as Error)?.message ?? error}`,
+            {
+                cause: error,
+            },
+        );
     }
 }

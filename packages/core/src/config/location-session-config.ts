@@ -28,7 +28,10 @@ export class LocationSessionConfig extends SessionConfig {
         return super.params(request);
     }
 
-    /** Whether `response` shows the session still has `location`. Default: `check()` of plain sessions. */
+    /**
+     * Whether `response` shows the session still has `location`. Override it: left as is, located
+     * requests are checked with `check()`.
+     */
     locationCheck(
         response: SessionResponse,
         request: Request,
@@ -38,10 +41,14 @@ export class LocationSessionConfig extends SessionConfig {
         return super.check(response, request, session);
     }
 
+    /** Routes located requests to `locationCheck()`, for code that calls `check()` itself. */
     override check(response: SessionResponse, request: Request, session: Session): boolean | Promise<boolean> {
         const location = locationOf(this, request);
-        return location ? this.locationCheck(response, request, session, location) : super.check(response, request, session);
+        return location
+            ? this.locationCheck(response, request, session, location)
+            : super.check(response, request, session);
     }
 }
 
 markDefaultHook(LocationSessionConfig.prototype.locationParams);
+markDefaultHook(LocationSessionConfig.prototype.locationCheck);

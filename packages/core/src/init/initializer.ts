@@ -1,7 +1,7 @@
-import { type Log, type Request, Session } from '@crawlee/core';
 import type { EventEmitter } from 'node:events';
-import type { Clock } from '../clock.js';
+import { type Log, type Request, Session } from '@crawlee/core';
 import { CheckError } from '../check/run-check.js';
+import type { Clock } from '../clock.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { ManagedSession } from '../pools/managed-session.js';
@@ -52,7 +52,8 @@ export interface InitContext {
 
 /**
  * Creates a session and runs the config's `initSession()` with a download bound to it.
- * Counts exactly one init outcome. Returns the session, or `undefined` when the init failed.
+ * Counts exactly one init outcome (none when `close()` cancelled it). Returns the session, or
+ * `undefined` when the init failed.
  *
  * @throws CloseCrawlerError when a hook asked to stop the crawl.
  */
@@ -93,6 +94,8 @@ export async function initializeSession(context: InitContext): Promise<ManagedSe
         passed = await config.initSession(session, trigger, download);
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
+        // Cancelled by close(): the stop, not the site, ended it, so no outcome is counted.
+        if (context.signal.aborted) return undefined;
         if (error instanceof InitParamError) {
             count('init/param-error');
             log.error(`Session init for pool ${poolId}: ${describe(error)}`);
@@ -101,7 +104,7 @@ export async function initializeSession(context: InitContext): Promise<ManagedSe
             log.error(`Session init for pool ${poolId}: ${describe(error)}`);
         } else {
             count('init/failed');
-            if (!context.signal.aborted) log.warning(`Session init for pool ${poolId} failed: ${describe(error)}`);
+            log.warning(`Session init for pool ${poolId} failed: ${describe(error)}`);
         }
         return undefined;
     }

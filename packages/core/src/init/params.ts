@@ -1,8 +1,8 @@
 import { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
-import { initRequestSchema } from './schema.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
+import { initRequestSchema } from './schema.js';
 
 /** The close reason when a location must be set but the config cannot set one. */
 export const UNSUPPORTED_SET_LOCATION = 'unsupported_set_location';
@@ -20,7 +20,8 @@ export function markDefaultHook(fn: object): void {
     (fn as Record<symbol, boolean>)[DEFAULT_HOOK] = true;
 }
 
-function isOverridden(fn: unknown): boolean {
+/** Whether `fn` is a hook a subclass wrote, not one marked with {@link markDefaultHook}. */
+export function isOverridden(fn: unknown): boolean {
     return typeof fn === 'function' && !(fn as unknown as Record<symbol, boolean>)[DEFAULT_HOOK];
 }
 
@@ -34,7 +35,8 @@ type InitSource = { kind: 'params'; init: InitRequest } | { kind: 'location'; lo
 function initSourceFor(config: SessionConfig, request: Request): InitSource {
     const userData = request.userData ?? {};
     if (userData.sessionParams) return { kind: 'params', init: userData.sessionParams as InitRequest };
-    if (hasFields(userData.sessionLocation)) return { kind: 'location', location: userData.sessionLocation as Location };
+    if (hasFields(userData.sessionLocation))
+        return { kind: 'location', location: userData.sessionLocation as Location };
     if (config.options.params) return { kind: 'params', init: config.options.params };
     if (hasFields(config.options.location)) return { kind: 'location', location: config.options.location };
     const location = config.location(request);
@@ -55,14 +57,15 @@ export function locationOf(config: SessionConfig, request: Request): Location | 
 /**
  * The init request for a session triggered by `request`, after precedence.
  *
- * @throws InitParamError when `params()`/`locationParams()` throws or returns a non-object.
+ * @throws InitParamError when `params()`/`locationParams()`/`location()` throws, or params are not an InitRequest.
  * @throws CloseCrawlerError `unsupported_set_location` when a location applies and the config cannot set it.
  */
 export async function initRequestFor(config: SessionConfig, request: Request): Promise<InitRequest> {
-    const source = initSourceFor(config, request);
-    if (source.kind === 'params') return source.init;
     let value: unknown;
     try {
+        // Inside the try: `location()` is an init-parameter hook like `params()`.
+        const source = initSourceFor(config, request);
+        if (source.kind === 'params') return source.init;
         if (source.kind === 'location') {
             const withLocation = config as SessionConfig & {
                 locationParams?: (request: Request, location: Location) => InitRequest | Promise<InitRequest>;
@@ -84,9 +87,12 @@ export async function initRequestFor(config: SessionConfig, request: Request): P
         }
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
-        throw new InitParamError(`params() threw for ${request.url}: ${(error as Error)?.message ?? error}`, {
-            cause: error,
-        });
+        throw new InitParamError(
+            `params(), locationParams() or location() threw for ${request.url}: ${(error as Error)?.message ?? error}`,
+            {
+                cause: error,
+            },
+        );
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new InitParamError(

@@ -14,18 +14,40 @@ export const fn = (expected: string) =>
     z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', { error: expected });
 
 /** The shape of an `InitRequest`, shared by option `params` and `userData.sessionParams`. */
-export const initRequestSchema = z.strictObject(
-    {
-        url: z.url({ error: 'an absolute http(s) URL', protocol: /^https?$/ }).optional(),
-        method: z
-            .string({ error: 'an HTTP method name' })
-            .regex(/^[A-Za-z]+$/, { error: 'an HTTP method name' })
-            .optional(),
-        headers: stringRecord().optional(),
-        body: z.string({ error: 'a string' }).optional(),
-        json: z.unknown().optional(),
-        form: stringRecord().optional(),
-        pageActions: fn('a function (page) => Promise<void>').optional(),
-    },
-    { error: 'an InitRequest object ({ url?, method?, headers?, body?, json?, form?, pageActions? })' },
-);
+export const initRequestSchema = z
+    .strictObject(
+        {
+            url: z.url({ error: 'an absolute http(s) URL', protocol: /^https?$/ }).optional(),
+            method: z
+                .string({ error: 'an HTTP method name' })
+                .regex(/^[A-Za-z]+$/, { error: 'an HTTP method name' })
+                .optional(),
+            headers: stringRecord().optional(),
+            body: z.string({ error: 'a string' }).optional(),
+            json: z.unknown().optional(),
+            form: stringRecord().optional(),
+            pageActions: fn('a function (page) => Promise<void>').optional(),
+        },
+        { error: 'an InitRequest object ({ url?, method?, headers?, body?, json?, form?, pageActions? })' },
+    )
+    .superRefine((init, context) => {
+        // Caught here, with the option or userData path, rather than as a failed download per init.
+        const payloads = (['body', 'json', 'form'] as const).filter((key) => init[key] !== undefined);
+        if (payloads.length > 1) {
+            context.addIssue({
+                code: 'custom',
+                path: [payloads[1]!],
+                input: init[payloads[1]!],
+                message: `left out: set only one of body, json and form (${payloads[0]} is set)`,
+            });
+        }
+        const method = (init.method ?? 'GET').toUpperCase();
+        if (payloads.length > 0 && (method === 'GET' || method === 'HEAD')) {
+            context.addIssue({
+                code: 'custom',
+                path: ['method'],
+                input: init.method,
+                message: `a method that sends a body, such as 'POST', because ${payloads[0]} is set`,
+            });
+        }
+    });

@@ -1,7 +1,13 @@
 import type { Session } from '@crawlee/core';
 
 /** Why a session left its pool. */
-export type EndReason = 'check-failed' | 'check-error' | 'download-errors' | 'expired' | 'retired-by-crawler' | 'closed';
+export type EndReason =
+    | 'check-failed'
+    | 'check-error'
+    | 'download-errors'
+    | 'expired'
+    | 'retired-by-crawler'
+    | 'closed';
 
 /**
  * A Crawlee `Session` as a pool keeps it: its sticky proxy, counters and rotation time. The

@@ -1,6 +1,6 @@
 import type { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
-import { PoolError, SessionControlError } from '../errors.js';
+import { CloseCrawlerError, PoolError, SessionControlError } from '../errors.js';
 import { initRequestSchema } from '../init/schema.js';
 import type { InitRequest, Location, PoolConfig } from '../types.js';
 
@@ -29,7 +29,11 @@ export function readSessionControls(request: Request): SessionControls {
     const { sessionEnabled, sessionPool, sessionParams, sessionLocation } = userData;
     if (sessionEnabled !== undefined) {
         if (typeof sessionEnabled !== 'boolean') {
-            throw new SessionControlError(request.url, 'sessionEnabled', `expected a boolean, got ${typeof sessionEnabled}.`);
+            throw new SessionControlError(
+                request.url,
+                'sessionEnabled',
+                `expected a boolean, got ${typeof sessionEnabled}.`,
+            );
         }
         controls.enabled = sessionEnabled;
     }
@@ -124,6 +128,7 @@ export interface PoolChoice {
  * `sessionLocation` `host@…`; else `config.pool(request)`.
  *
  * @throws PoolError when `pool()` throws or returns no usable id.
+ * @throws CloseCrawlerError when `pool()` asks to stop the crawl.
  */
 export function choosePool(
     config: SessionConfig,
@@ -144,12 +149,22 @@ export function choosePool(
     try {
         result = config.pool(request);
     } catch (error) {
-        throw new PoolError(request.url, `${config.constructor.name}.pool() threw: ${(error as Error)?.message ?? error}`, {
-            cause: error,
-        });
+        if (error instanceof CloseCrawlerError) throw error;
+        throw new PoolError(
+            request.url,
+            `${config.constructor.name}.pool() threw: ${(error as Error)?.message ?? error}`,
+            {
+                cause: error,
+            },
+        );
     }
     if (typeof result === 'string' && result !== '') return { id: result };
-    if (typeof result === 'object' && result !== null && typeof (result as PoolConfig).id === 'string' && (result as PoolConfig).id) {
+    if (
+        typeof result === 'object' &&
+        result !== null &&
+        typeof (result as PoolConfig).id === 'string' &&
+        (result as PoolConfig).id
+    ) {
         const { id, ...rest } = result as PoolConfig;
         return { id, config: rest };
     }

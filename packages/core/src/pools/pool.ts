@@ -38,6 +38,8 @@ interface Waiter {
     request: Request;
     /** Opened a slot: served by a newly initialised session, not by one already in rotation. */
     fresh: boolean;
+    /** The session the request's previous attempt failed with: taken only when no other is free. */
+    avoid: ManagedSession | undefined;
     resolve(session: ManagedSession): void;
     reject(error: Error): void;
     timer: TimerHandle;
@@ -95,9 +97,10 @@ export class Pool {
 
     /**
      * A session for `request`: the next ready one in rotation, or the first to become ready.
-     * The first `size` requests each open one session slot (one init).
+     * The first `size` requests each open one session slot (one init). A retry passes the session
+     * its failed attempt had as `avoid`, to get another one whenever another is free.
      */
-    acquire(request: Request): Promise<ManagedSession> {
+    acquire(request: Request, avoid?: ManagedSession): Promise<ManagedSession> {
         if (this.#closedError) return Promise.reject(this.#closedError);
         // The first `size` requests each open a slot and wait for the session their init makes.
         const fresh = this.#wanted < this.options.size;
@@ -106,7 +109,7 @@ export class Pool {
             this.#topUp(request);
         } else if (!this.#waiters.some((waiter) => !waiter.fresh)) {
             // Fast path: no request queued before us takes sessions in rotation, and one is free now.
-            const session = this.#pickReady(this.#host.clock.now());
+            const session = this.#pickReady(this.#host.clock.now(), request, avoid);
             if (session) {
                 this.#assign(session, request);
                 return Promise.resolve(session);
@@ -117,6 +120,7 @@ export class Pool {
             const waiter: Waiter = {
                 request,
                 fresh,
+                avoid,
                 resolve,
                 reject,
                 since: clock.now(),
@@ -210,8 +214,10 @@ export class Pool {
         this.#badInits++;
         if (this.#badInits >= this.options.maxBadInits) {
             const error = new TooManyBadSessionInitsError(this.id, this.#badInits);
-            this.#host.badInits(this, error);
+            // Close this pool first, so its waiters get this error rather than the generic one the
+            // manager's close gives every pool.
             this.close('bad_session_inits', error);
+            this.#host.badInits(this, error);
             return;
         }
         this.#topUp(trigger);
@@ -226,7 +232,7 @@ export class Pool {
                 i++;
                 continue;
             }
-            const session = this.#pickReady(now);
+            const session = this.#pickReady(now, waiter.request, waiter.avoid);
             if (!session) break;
             this.#waiters.splice(i, 1);
             this.#host.clock.clearTimeout(waiter.timer);
@@ -234,18 +240,28 @@ export class Pool {
             waiter.resolve(session);
         }
         if (this.#waiters.some((waiter) => !waiter.fresh)) this.#scheduleWake(now);
+        else this.#cancelWake();
     }
 
-    /** The free session with the earliest next-use time (least recently assigned on ties), if due. */
-    #pickReady(now: number): ManagedSession | undefined {
+    /**
+     * The free session with the earliest next-use time (least recently assigned on ties), if due.
+     * Sessions found past `maxAgeSecs` are retired on the way, replaced for `trigger`: a request
+     * is waiting, so their slots stay wanted. `avoid` is the answer only when nothing else is due.
+     */
+    #pickReady(now: number, trigger: Request, avoid?: ManagedSession): ManagedSession | undefined {
         let best: ManagedSession | undefined;
+        let avoided: ManagedSession | undefined;
         const exclusive = this.options.exclusive;
         for (let i = 0; i < this.#ready.length; i++) {
             const session = this.#ready[i]!;
             if (session.nextUseAt > now || (exclusive && session.inFlight > 0)) continue;
             if (this.#isPastAge(session, now, 0)) {
-                this.#retire(session);
+                this.#retire(session, trigger);
                 i--;
+                continue;
+            }
+            if (session === avoid) {
+                avoided = session;
                 continue;
             }
             if (
@@ -256,7 +272,7 @@ export class Pool {
                 best = session;
             }
         }
-        return best;
+        return best ?? avoided;
     }
 
     #assign(session: ManagedSession, request: Request): void {
@@ -318,10 +334,19 @@ export class Pool {
         );
     }
 
+    #cancelWake(): void {
+        if (this.#wakeTimer === undefined) return;
+        this.#host.clock.clearTimeout(this.#wakeTimer);
+        this.#wakeTimer = undefined;
+        this.#wakeAt = Number.POSITIVE_INFINITY;
+    }
+
     #timeOut(waiter: Waiter): void {
         const index = this.#waiters.indexOf(waiter);
         if (index < 0) return;
         this.#waiters.splice(index, 1);
+        // No timer outlives the waits it serves.
+        if (!this.#waiters.some((other) => !other.fresh)) this.#cancelWake();
         waiter.reject(
             new NoSessionAvailableError(waiter.request.url, this.id, {
                 waitedSecs: this.#host.waitTimeoutSecs,
