@@ -25,6 +25,7 @@ export {
     type ResolvedManagedSessionsOptions,
     resolveOptions,
 } from './options.js';
+export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
 export type { PoolSnapshot } from './pools/pool.js';
 export { hostOf } from './pools/pool-id.js';
 export { describeError, redact } from './redact.js';

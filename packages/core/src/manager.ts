@@ -14,6 +14,14 @@ import {
 import { type InitDownloader, initializeSession, type SessionPreparer } from './init/initializer.js';
 import { isSessionInitRequest } from './init/params.js';
 import { type ManagedSessionsOptions, type ResolvedManagedSessionsOptions, resolveOptions } from './options.js';
+import {
+    type PersistedState,
+    persistSession,
+    readState,
+    restoreSession,
+    STATE_FORMAT,
+    STATE_VERSION,
+} from './persist/state.js';
 import type { EndReason, ManagedSession } from './pools/managed-session.js';
 import { Pool, type PoolHost, type PoolSnapshot } from './pools/pool.js';
 import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
@@ -79,6 +87,8 @@ export class SessionManager {
     readonly #pools = new Map<string, Pool>();
     readonly #configs = new Map<typeof SessionConfig, SessionConfig>();
     readonly #paramsIds = new ParamsPoolIds();
+    /** Saved sessions by pool id, waiting for their pool's first use. */
+    readonly #restored = new Map<string, ManagedSession[]>();
     readonly #leases = new WeakMap<SessionLease, LeaseState>();
     /**
      * The session of each request's last failed attempt, by `uniqueKey` (Crawlee hands a retry
@@ -306,8 +316,65 @@ export class SessionManager {
         if (!pool) {
             pool = new Pool(choice.id, this.#poolOptions(choice.id, choice.config), this.#poolHost);
             this.#pools.set(choice.id, pool);
+            this.#adoptRestored(pool);
         }
         return pool;
+    }
+
+    /**
+     * The state to save: every session in rotation (and restored ones not yet needed), with
+     * counters, per pool; and the stats. `cookies: false` leaves cookie values out.
+     */
+    snapshot(cookies: boolean): PersistedState {
+        const pools: PersistedState['pools'] = [];
+        for (const pool of this.#pools.values()) {
+            pools.push({
+                id: pool.id,
+                badInits: pool.badInits,
+                sessions: pool.persistable().map((managed) => persistSession(managed, cookies)),
+            });
+        }
+        for (const [id, sessions] of this.#restored) {
+            pools.push({ id, badInits: 0, sessions: sessions.map((managed) => persistSession(managed, cookies)) });
+        }
+        return {
+            format: STATE_FORMAT,
+            version: STATE_VERSION,
+            savedAt: this.#clock.now(),
+            stats: this.#stats.snapshot(),
+            pools,
+        };
+    }
+
+    /**
+     * Restores a record written by {@link snapshot}: stats continue, and each pool's saved
+     * sessions join it, without an init, when the pool is first used. Restored sessions obey the
+     * current options: at most `size` per pool, none older than `maxAgeSecs`. Anything unreadable
+     * gives one warning and a fresh start. Returns how many sessions were restored.
+     */
+    restore(value: unknown, key = 'state'): number {
+        const state = readState(value, this.log, key);
+        if (!state) return 0;
+        this.#stats.restore(state.stats);
+        let count = 0;
+        for (const record of state.pools) {
+            const sessions = record.sessions.map((saved) => restoreSession(saved, record.id, this.#hub, this.log));
+            this.#restored.set(record.id, sessions);
+            count += sessions.length;
+        }
+        return count;
+    }
+
+    #adoptRestored(pool: Pool): void {
+        const saved = this.#restored.get(pool.id);
+        if (!saved) return;
+        this.#restored.delete(pool.id);
+        const now = this.#clock.now();
+        const maxAgeMs =
+            this.options.maxAgeSecs === undefined ? Number.POSITIVE_INFINITY : this.options.maxAgeSecs * 1000;
+        // Too old for the current maxAgeSecs: dropped quietly (not a planned expiry of this run).
+        const usable = saved.filter((managed) => now - managed.createdAt < maxAgeMs).slice(0, pool.options.size);
+        for (const managed of usable) pool.adopt(managed);
     }
 
     #poolOptions(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined): ResolvedPoolOptions {

@@ -1,10 +1,10 @@
 import type { EventEmitter } from 'node:events';
-import { type Log, type Request, Session } from '@crawlee/core';
+import type { Log, Request, Session } from '@crawlee/core';
 import { CheckError } from '../check/run-check.js';
 import type { Clock } from '../clock.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
-import { ManagedSession } from '../pools/managed-session.js';
+import { createCrawleeSession, ManagedSession } from '../pools/managed-session.js';
 import { describeError as describe } from '../redact.js';
 import type { SessionStats, StatName } from '../stats.js';
 import type { InitRequest, SessionResponse } from '../types.js';
@@ -59,14 +59,7 @@ export interface InitContext {
  */
 export async function initializeSession(context: InitContext): Promise<ManagedSession | undefined> {
     const { config, poolId, trigger, stats, log } = context;
-    const session = new Session({
-        sessionPool: context.hub as never,
-        // The pool decides when a session ends; Crawlee's own limits must never retire it first.
-        maxUsageCount: Number.MAX_SAFE_INTEGER,
-        maxAgeSecs: 10 * 365 * 24 * 3600,
-        maxErrorScore: Number.MAX_SAFE_INTEGER,
-        log,
-    });
+    const session = createCrawleeSession(context.hub, log);
     const count = (name: StatName) => stats.increment(name, poolId);
     let proxyUrl: string | undefined;
     try {

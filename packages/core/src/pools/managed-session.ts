@@ -1,4 +1,5 @@
-import type { Session } from '@crawlee/core';
+import type { EventEmitter } from 'node:events';
+import { type Log, Session } from '@crawlee/core';
 
 /** Why a session left its pool. */
 export type EndReason =
@@ -45,4 +46,24 @@ export class ManagedSession {
     get id(): string {
         return this.session.id;
     }
+}
+
+/**
+ * A Crawlee `Session` owned by the manager's `hub` (Crawlee's `Session` needs a pool-like emitter).
+ * The pool decides when a session ends, so Crawlee's own usage, age and error limits are set out of reach.
+ */
+export function createCrawleeSession(
+    hub: EventEmitter,
+    log: Log,
+    saved?: { id: string; userData: Record<string, unknown>; cookieJar?: Record<string, unknown> | undefined },
+): Session {
+    return new Session({
+        sessionPool: hub as never,
+        maxUsageCount: Number.MAX_SAFE_INTEGER,
+        maxAgeSecs: 10 * 365 * 24 * 3600,
+        maxErrorScore: Number.MAX_SAFE_INTEGER,
+        log,
+        ...(saved ? { id: saved.id, userData: saved.userData } : {}),
+        ...(saved?.cookieJar ? { cookieJar: saved.cookieJar as never } : {}),
+    });
 }

@@ -173,6 +173,11 @@ export class Pool {
         return this.#closedReason;
     }
 
+    /** Sessions worth saving: the ones in rotation. */
+    persistable(): readonly ManagedSession[] {
+        return this.#ready;
+    }
+
     /** Puts a restored session into rotation without an init. */
     adopt(session: ManagedSession): void {
         if (this.#wanted < this.options.size) this.#wanted++;
