@@ -124,6 +124,7 @@ export class SessionManager {
             waitTimeoutSecs: resolved.waitTimeoutSecs,
             maxUsageCount: resolved.maxUsageCount,
             maxAgeSecs: resolved.maxAgeSecs,
+            adaptiveLifetime: resolved.adaptiveLifetime,
             init: (pool, trigger) => this.#init(pool, trigger),
             expired: (pool) => this.#count('use/expired', pool),
             badInits: (_pool, error: TooManyBadSessionInitsError) => this.#stop('bad_session_inits', error),
@@ -231,10 +232,12 @@ export class SessionManager {
         }
         if (passed) {
             this.#count('use/check-passed', pool);
+            managed.passes++;
             return;
         }
         this.#count('use/check-failed', pool);
         this.#failed(lease.request, managed);
+        if (managed.checkFailures === 0) pool.expiredOnSite(managed, managed.passes);
         managed.checkFailures++;
         if (managed.checkFailures >= this.options.maxCheckFailures) {
             this.#discard(managed, pool, 'check-failed', lease.request);

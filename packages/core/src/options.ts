@@ -73,6 +73,13 @@ export interface ManagedSessionsOptions {
     registry?: SessionConfigRegistry;
     /** Pool state in the crawler's key-value store. @default { enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true } */
     persistState?: PersistStateOptions;
+    /**
+     * Learn each pool's session lifetime (uses or seconds until the site expires a session) from
+     * failed use-checks, and retire sessions just before it, replacing them ahead of need. Off
+     * when `maxUsageCount` or `maxAgeSecs` is set, and it learns nothing while expiries look random.
+     * @default true
+     */
+    adaptiveLifetime?: boolean;
     /** Seconds between two status lines per pool in the crawler's log; 0 turns them off. @default 60 */
     statusIntervalSecs?: number;
 }
@@ -145,6 +152,7 @@ const optionsSchema = z.strictObject(
             )
             .optional(),
         persistState: persistStateSchema.default({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
+        adaptiveLifetime: bool().default(true),
         statusIntervalSecs: delay().default(60),
     },
     { error: 'an options object' },

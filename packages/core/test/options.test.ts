@@ -40,6 +40,7 @@ describe('resolveOptions', () => {
             errorStatusCodes: [520, 521],
             statsPerPool: false,
             persistState: { enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true },
+            adaptiveLifetime: true,
             statusIntervalSecs: 60,
             registry: sessionConfigRegistry,
             checker: undefined,

@@ -23,6 +23,8 @@ export class ManagedSession {
     uses = 0;
     /** Download errors counted against `maxErrors`. */
     errors = 0;
+    /** Use-checks passed (for the lifetime learner). */
+    passes = 0;
     /** Failed use-checks counted against `maxCheckFailures`. */
     checkFailures = 0;
     /** Attempts currently using it. */

@@ -2,6 +2,7 @@ import type { Request } from '@crawlee/core';
 import type { Clock, TimerHandle } from '../clock.js';
 import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
 import type { ResolvedPoolOptions } from '../types.js';
+import { type LearnedLifetime, LifetimeLearner } from './lifetime.js';
 import type { EndReason, ManagedSession } from './managed-session.js';
 
 /** What a pool needs from the manager that owns it. */
@@ -11,6 +12,8 @@ export interface PoolHost {
     waitTimeoutSecs: number;
     maxUsageCount: number | undefined;
     maxAgeSecs: number | undefined;
+    /** Learn each pool's session lifetime from expiries (off when a limit above is set). */
+    adaptiveLifetime: boolean;
     /** Creates and initialises one session; `undefined` when the init failed (already counted). */
     init(pool: Pool, trigger: Request): Promise<ManagedSession | undefined>;
     /** A session reached its planned end (usage count or age): counted as `use/expired`. */
@@ -32,6 +35,8 @@ export interface PoolSnapshot {
     waiting: number;
     /** Sessions discarded or retired so far. */
     discarded: number;
+    /** The session lifetime learned from expiries (option `adaptiveLifetime`), once one is consistent. */
+    lifetime?: LearnedLifetime;
 }
 
 interface Waiter {
@@ -67,12 +72,15 @@ export class Pool {
     #wakeTimer: TimerHandle | undefined;
     #wakeAt = Number.POSITIVE_INFINITY;
     #closedReason: string | undefined;
+    readonly #learner: LifetimeLearner | undefined;
     #closedError: Error | undefined;
 
     constructor(id: string, options: ResolvedPoolOptions, host: PoolHost) {
         this.id = id;
         this.options = options;
         this.#host = host;
+        const explicit = host.maxUsageCount !== undefined || host.maxAgeSecs !== undefined;
+        this.#learner = host.adaptiveLifetime && !explicit ? new LifetimeLearner() : undefined;
     }
 
     /** Consecutive failed inits so far. */
@@ -92,7 +100,24 @@ export class Pool {
             initializing: this.#initializing,
             waiting: this.#waiters.length,
             discarded: this.#discarded,
+            ...(this.#learnedLifetime() ?? {}),
         };
+    }
+
+    /** Only a learned lifetime shows in snapshots; samples alone change nothing the user can act on. */
+    #learnedLifetime(): { lifetime: LearnedLifetime } | undefined {
+        const learned = this.#learner?.snapshot();
+        return learned && (learned.uses !== undefined || learned.ageSecs !== undefined)
+            ? { lifetime: learned }
+            : undefined;
+    }
+
+    /**
+     * A session's use-check failed for the first time: an expiry sample for the lifetime learner.
+     * `passes` is how many of its uses passed before.
+     */
+    expiredOnSite(session: ManagedSession, passes: number): void {
+        this.#learner?.record(passes, this.#host.clock.now() - session.createdAt);
     }
 
     /**
@@ -288,7 +313,7 @@ export class Pool {
         const { delay, randomizeDelay } = this.options;
         const factor = randomizeDelay ? 0.5 + this.#host.random() : 1;
         session.nextUseAt = now + delay * factor * 1000;
-        const { maxUsageCount } = this.#host;
+        const maxUsageCount = this.#host.maxUsageCount ?? this.#learner?.usesLimit;
         // Retire on the last allowed use, or when the session would age out before a new one is
         // ready, so its replacement initialises while this attempt runs.
         if (
@@ -301,7 +326,8 @@ export class Pool {
 
     #isPastAge(session: ManagedSession, now: number, leadMs: number): boolean {
         const { maxAgeSecs } = this.#host;
-        return maxAgeSecs !== undefined && now + leadMs - session.createdAt >= maxAgeSecs * 1000;
+        const limitMs = maxAgeSecs !== undefined ? maxAgeSecs * 1000 : this.#learner?.ageLimitMs;
+        return limitMs !== undefined && now + leadMs - session.createdAt >= limitMs;
     }
 
     #retire(session: ManagedSession, trigger?: Request): void {
