@@ -1,3 +1,4 @@
+import type { BasicCrawler } from '@crawlee/basic';
 import { Configuration, Log, LogLevel } from '@crawlee/core';
 import { MemoryStorage } from '@crawlee/memory-storage';
 
@@ -16,7 +17,11 @@ export function captureLog(level = LogLevel.DEBUG): { log: Log; lines: string[] 
     const logger = {
         log: (_level: number, message: string, data?: unknown, exception?: unknown) => {
             lines.push(
-                [message, data ? JSON.stringify(data) : '', exception ? String((exception as Error).stack ?? exception) : '']
+                [
+                    message,
+                    data ? JSON.stringify(data) : '',
+                    exception ? String((exception as Error).stack ?? exception) : '',
+                ]
                     .filter(Boolean)
                     .join(' '),
             );
@@ -26,4 +31,20 @@ export function captureLog(level = LogLevel.DEBUG): { log: Log; lines: string[] 
     };
     const log = new Log({ level, logger: logger as never });
     return { log, lines };
+}
+
+/** Where the requests of a finished (or stopped) crawl are: handled, failed, still pending. */
+export async function queueCounts(
+    crawler: BasicCrawler<any>,
+): Promise<{ added: number; handled: number; failed: number; pending: number }> {
+    const queue = await crawler.getRequestQueue();
+    const info = await queue.getInfo();
+    const failed = crawler.stats.state.requestsFailed;
+    return {
+        added: info?.totalRequestCount ?? 0,
+        // Failed requests are marked handled in the queue too.
+        handled: (info?.handledRequestCount ?? 0) - failed,
+        failed,
+        pending: info?.pendingRequestCount ?? 0,
+    };
 }

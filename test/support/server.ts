@@ -14,6 +14,11 @@ export interface SeenRequest {
 export interface TestServer {
     url: string;
     host: string;
+    /**
+     * The same server under the host name `localhost`: another host for cookies (RFC 6265 cookies
+     * ignore ports, so `127.0.0.1:A` and `127.0.0.1:B` would share them).
+     */
+    otherHostUrl: string;
     seen: SeenRequest[];
     close(): Promise<void>;
 }
@@ -47,6 +52,7 @@ export async function startServer(
     return {
         url: `http://127.0.0.1:${port}`,
         host: `127.0.0.1:${port}`,
+        otherHostUrl: `http://localhost:${port}`,
         seen,
         close: async () => {
             server.closeAllConnections();
@@ -57,9 +63,25 @@ export async function startServer(
 }
 
 /** Sends an HTML page. */
-export function html(response: ServerResponse, body: string, status = 200, headers: Record<string, string | string[]> = {}) {
+export function html(
+    response: ServerResponse,
+    body: string,
+    status = 200,
+    headers: Record<string, string | string[]> = {},
+) {
     response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
     response.end(`<html><body>${body}</body></html>`);
+}
+
+/** Sends a redirect. */
+export function redirect(response: ServerResponse, location: string, headers: Record<string, string | string[]> = {}) {
+    response.writeHead(302, { location, ...headers });
+    response.end();
+}
+
+/** Closes the connection without any response: a network error for the client. */
+export function dropConnection(response: ServerResponse): void {
+    response.socket?.destroy();
 }
 
 /** The value of cookie `name` in a Cookie header. */
@@ -68,4 +90,33 @@ export function cookieValue(cookie: string | undefined, name: string): string | 
         ?.split(';')
         .map((part) => part.trim().split('='))
         .find(([key]) => key === name)?.[1];
+}
+
+/**
+ * The usual session-protected site of these tests: a request without a `sid` cookie is an init
+ * and gets the next id (`s1`, `s2`, …); a request with one gets a page that shows it in `#sid`.
+ * `page` may answer differently (return `true` when it did).
+ */
+export function sidSite(
+    page?: (
+        request: SeenRequest,
+        response: ServerResponse,
+        sid: string,
+    ) => boolean | undefined | Promise<boolean | undefined>,
+) {
+    let issued = 0;
+    return async (request: SeenRequest, response: ServerResponse): Promise<void> => {
+        const sid = cookieValue(request.cookie, 'sid');
+        if (!sid) {
+            issued++;
+            return html(response, `<p id="new">s${issued}</p>`, 200, { 'set-cookie': `sid=s${issued}; Path=/` });
+        }
+        if (page && (await page(request, response, sid))) return;
+        html(response, `<p id="sid">${sid}</p>`);
+    };
+}
+
+/** The `sid` cookie of each request the server saw, in order (`-` for none). */
+export function sidsSeen(server: TestServer, filter: (request: SeenRequest) => boolean = () => true): string[] {
+    return server.seen.filter(filter).map((request) => cookieValue(request.cookie, 'sid') ?? '-');
 }

@@ -1,9 +1,11 @@
 import type { BasicCrawler } from '@crawlee/basic';
-import { type ProxyInfo, RetryRequestError, type Session, SessionError } from '@crawlee/core';
+import { type ProxyInfo, RetryRequestError, Session, SessionError } from '@crawlee/core';
 import {
+    CloseCrawlerError,
     describeError,
     type ManagedSessionsOptions,
     ManagedSessionsOptionsError,
+    PoolError,
     type PoolSnapshot,
     SessionCheckFailedError,
     SessionDownloadError,
@@ -12,11 +14,10 @@ import {
     type SessionResponse,
     SessionsClosedError,
     TooManyBadSessionInitsError,
-    PoolError,
 } from '@managed-sessions/core';
 import { type AttemptContext, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError } from './errors.js';
-import { downloadAsSession, sendSessionRequest } from './http/session-request.js';
+import { downloadAsSession, sendSessionRequest, toSessionResponse } from './http/session-request.js';
 import { formatStatusLine, formatSummary } from './report.js';
 
 /** What `attachManagedSessions()` returns: live views of the sessions of one crawler. */
@@ -52,10 +53,15 @@ const attached = new WeakSet<object>();
  *
  * @throws ManagedSessionsOptionsError for invalid options or a crawler that cannot host sessions.
  */
-export function attachManagedSessions(crawler: BasicCrawler<any>, options: ManagedSessionsOptions = {}): ManagedSessions {
+export function attachManagedSessions(
+    crawler: BasicCrawler<any>,
+    options: ManagedSessionsOptions = {},
+): ManagedSessions {
     const internals = internalsOf(crawler);
     if (attached.has(crawler)) {
-        throw new ManagedSessionsOptionsError('attachManagedSessions() was already called for this crawler; call it once.');
+        throw new ManagedSessionsOptionsError(
+            'attachManagedSessions() was already called for this crawler; call it once.',
+        );
     }
     if (internals.running) {
         throw new ManagedSessionsOptionsError('attachManagedSessions() must be called before crawler.run().');
@@ -136,7 +142,8 @@ class CrawlerSessions {
         };
 
         const runRequestHandler = crawler._runRequestHandler;
-        crawler._runRequestHandler = async (context) => this.#runAttempt(context, () => runRequestHandler.call(crawler, context));
+        crawler._runRequestHandler = async (context) =>
+            this.#runAttempt(context, () => runRequestHandler.call(crawler, context));
 
         const userHandler = crawler.requestHandler;
         crawler.requestHandler = async (context) => {
@@ -145,6 +152,18 @@ class CrawlerSessions {
         };
         // Crawlee finds router schemas through `userRequestHandler`; keep it pointing at the user's handler.
         Object.defineProperty(crawler, 'userRequestHandler', { get: () => userHandler, configurable: true });
+
+        // With `retryOnBlocked`, Crawlee's own blocked detection throws a SessionError before the user's
+        // handler (HC 581-584, BrC 597-600). Run the use-check first, on the same parsed response, so a
+        // blocked response is one failed check of the managed session (counted, and discarded at
+        // `maxCheckFailures`) rather than a rotation that keeps the session in the pool.
+        const isRequestBlocked = crawler.isRequestBlocked;
+        if (typeof isRequestBlocked === 'function') {
+            crawler.isRequestBlocked = async (context) => {
+                await this.#checkNavigation(context);
+                return isRequestBlocked.call(crawler, context);
+            };
+        }
 
         crawler.preNavigationHooks?.unshift((context, gotOptions) => this.#beforeNavigation(context, gotOptions));
         crawler.postNavigationHooks?.unshift((context) => this.#afterNavigation(context));
@@ -170,7 +189,13 @@ class CrawlerSessions {
         } catch (error) {
             throw this.#whenClosed(error);
         }
-        if (!lease) return run();
+        if (!lease) {
+            // Sessions are off for this request: it must not carry the cookies of Crawlee's placeholder
+            // session, which every such request would otherwise share (and fill).
+            const session = this.#sessionless();
+            if (session) context.session = session;
+            return run();
+        }
         const attempt: Attempt = { lease, checked: false };
         this.#attempts.set(context, attempt);
         context.session = lease.session;
@@ -186,18 +211,37 @@ class CrawlerSessions {
         }
     }
 
-    /** An error from a closed engine: the crawl is stopping, so the request goes back to the queue. */
+    /**
+     * A fresh, empty Crawlee session for one attempt without a managed session. HttpCrawler needs a
+     * session object while the pool is on (it persists cookies into it and checks blocked codes with
+     * it); an empty one per attempt means no cookie ever goes from one such request to the next.
+     */
+    #sessionless(): Session | undefined {
+        const sessionPool = this.#crawler.sessionPool;
+        return sessionPool ? new Session({ sessionPool, log: this.#log }) : undefined;
+    }
+
+    /**
+     * An error that comes from the sessions stopping the crawl (a limit, `pool()` failing, a hook's
+     * `CloseCrawlerError`): the request goes back to the queue as it is, for a later run, instead of
+     * counting as a failed attempt (with `maxRequestRetries: 0` it would otherwise be lost).
+     */
     #whenClosed(error: unknown): unknown {
         if (
             this.#manager.closed &&
-            (error instanceof SessionsClosedError || error instanceof TooManyBadSessionInitsError || error instanceof PoolError)
+            (error instanceof SessionsClosedError ||
+                error instanceof TooManyBadSessionInitsError ||
+                error instanceof PoolError ||
+                error instanceof CloseCrawlerError)
         ) {
-            return new RetryRequestError(`${(error as Error).message}`);
+            return new RetryRequestError(error.message);
         }
         return error;
     }
 
     #classify(error: unknown, attempt: Attempt): unknown {
+        const stopping = this.#whenClosed(error);
+        if (stopping !== error) return stopping;
         if (error instanceof SessionCheckFailedError || error instanceof SessionDownloadError) return error;
         if (attempt.response) return error;
         // No response yet: a network, timeout or proxy failure counts against the session's exit.
@@ -271,15 +315,17 @@ class CrawlerSessions {
             throw error;
         }
         if (checked) {
+            // In BasicCrawler this is the download: once a response came, later errors are not download errors.
+            attempt.response = {
+                statusCode: response.statusCode,
+                url: response.url,
+                headers: response.headers as SessionResponse['headers'],
+            };
+            attempt.checked = true;
             if (this.#manager.isErrorStatus(response.statusCode)) {
                 throw this.#manager.downloadError(lease, `status ${response.statusCode}`);
             }
-            await this.#manager.check(lease, {
-                url: response.url,
-                statusCode: response.statusCode,
-                headers: response.headers as SessionResponse['headers'],
-                body: typeof response.body === 'string' ? response.body : String(response.body ?? ''),
-            });
+            await this.#manager.check(lease, toSessionResponse(response));
         }
         return response;
     }

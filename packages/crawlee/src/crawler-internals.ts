@@ -1,5 +1,5 @@
 import type { BasicCrawler } from '@crawlee/basic';
-import type { BaseHttpClient, Log, ProxyConfiguration, ProxyInfo, Request, Session } from '@crawlee/core';
+import type { BaseHttpClient, Log, ProxyConfiguration, ProxyInfo, Request, Session, SessionPool } from '@crawlee/core';
 
 /** The crawling context fields the adapter reads or replaces. */
 export interface AttemptContext {
@@ -7,7 +7,12 @@ export interface AttemptContext {
     session?: Session;
     proxyInfo?: ProxyInfo;
     sendRequest: (overrideOptions?: Record<string, unknown>) => Promise<unknown>;
-    response?: { statusCode?: number; url?: string; headers?: Record<string, string | string[] | undefined>; destroy?: () => void };
+    response?: {
+        statusCode?: number;
+        url?: string;
+        headers?: Record<string, string | string[] | undefined>;
+        destroy?: () => void;
+    };
     body?: string | Buffer;
 }
 
@@ -24,7 +29,9 @@ type Hook = (context: AttemptContext, options: Record<string, unknown>) => unkno
  *   the parsed body before user code runs.
  * - `preNavigationHooks` / `postNavigationHooks`: per-attempt overrides and sticky proxy before
  *   the download; `errorStatusCodes` seen before Crawlee's own 5xx error.
- * - `sessionPoolOptions`: Crawlee's own pool shrinks to one placeholder session.
+ * - `sessionPoolOptions`: Crawlee's own pool shrinks to one placeholder session; `sessionPool` is
+ *   the emitter of the empty sessions that serve requests without a managed session.
+ * - `isRequestBlocked`: with `retryOnBlocked`, the use-check runs before Crawlee's own verdict.
  * - `httpClient`, `navigationTimeoutMillis`, `proxyConfiguration`: how init requests are made.
  * - `teardown`, `_init`: the end and start of each `run()`.
  */
@@ -32,6 +39,8 @@ export interface CrawlerInternals {
     running: boolean;
     useSessionPool: boolean;
     sessionPoolOptions: Record<string, unknown>;
+    /** Crawlee's own pool; created in `_init`, it only hands out a placeholder session. */
+    sessionPool?: SessionPool;
     log: Log;
     httpClient: BaseHttpClient;
     proxyConfiguration?: ProxyConfiguration;
@@ -40,6 +49,8 @@ export interface CrawlerInternals {
     preNavigationHooks?: Hook[];
     postNavigationHooks?: Hook[];
     _runRequestHandler(context: AttemptContext): Promise<void>;
+    /** Crawlee's blocked detection, called only with `retryOnBlocked` (HttpCrawler, BrowserCrawler). */
+    isRequestBlocked?(context: AttemptContext): Promise<string | false>;
     _init(): Promise<void>;
     teardown(): Promise<void>;
     stop(message?: string): void;

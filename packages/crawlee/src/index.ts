@@ -1,4 +1,3 @@
-export { attachManagedSessions, type ManagedSessions } from './attach.js';
 export {
     type Checker,
     CloseCrawlerError,
@@ -27,3 +26,4 @@ export {
     sessionConfigRegistry,
     TooManyBadSessionInitsError,
 } from '@managed-sessions/core';
+export { attachManagedSessions, type ManagedSessions } from './attach.js';

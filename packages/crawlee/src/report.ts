@@ -5,14 +5,19 @@ export function formatStatusLine(pools: PoolSnapshot[], limit = 8): string {
     if (pools.length === 0) return 'Sessions: no pool yet.';
     const shown = [...pools].sort((a, b) => b.ready + b.waiting - (a.ready + a.waiting)).slice(0, limit);
     const parts = shown.map(
-        (p) => `${p.id}: ${p.ready}/${p.size} ready, ${p.initializing} initializing, ${p.waiting} waiting, ${p.discarded} discarded`,
+        (p) =>
+            `${p.id}: ${p.ready}/${p.size} ready, ${p.initializing} initializing, ${p.waiting} waiting, ${p.discarded} discarded`,
     );
     const more = pools.length > shown.length ? ` (+${pools.length - shown.length} more pools)` : '';
     return `Sessions: ${parts.join(' | ')}${more}`;
 }
 
 /** The end-of-crawl summary: stats and a per-pool table, as plain aligned text. */
-export function formatSummary(stats: Record<string, number>, pools: PoolSnapshot[], closeReason: string | undefined): string {
+export function formatSummary(
+    stats: Record<string, number>,
+    pools: PoolSnapshot[],
+    closeReason: string | undefined,
+): string {
     const lines: string[] = [`Managed sessions summary${closeReason ? ` (stopped: ${closeReason})` : ''}`];
     const global = Object.entries(stats).filter(([key]) => !key.startsWith('sessions/pools/'));
     if (global.length === 0) lines.push('  no session activity');

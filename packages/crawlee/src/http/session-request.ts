@@ -11,14 +11,19 @@ export interface SessionRequestOptions {
     proxyUrl: string | undefined;
     timeoutMillis?: number;
     signal?: AbortSignal;
-    /** Extra got options (`sendRequest` overrides); cookies and session binding still apply. */
+    /**
+     * `ctx.sendRequest()` overrides. They win over the defaults (text body, no client retry, no throw
+     * on error statuses, the timeout), as in Crawlee's own `sendRequest`; the session binding (its
+     * cookies, proxy and fingerprint) and the abort signal always apply.
+     */
     extra?: Partial<HttpRequestOptions>;
 }
 
 /**
  * Sends one request with `httpClient` as `session`. Crawlee 3.x's got-scraping client drops the
  * `cookieJar` option (crawlee#3117), so the Cookie header is set here and `Set-Cookie` of every
- * response, redirect hops included, is stored back into the session. Never retried by the client.
+ * response, redirect hops included, is stored back into the session. The client never retries it
+ * (init downloads: a 520 must reach the session's error count once) unless `extra.retry` asks.
  */
 export async function sendSessionRequest(
     httpClient: BaseHttpClient,
@@ -32,16 +37,18 @@ export async function sendSessionRequest(
     const request = processHttpRequestOptions({
         method: (options.method ?? 'GET') as 'GET',
         ...(options.body !== undefined ? { body: options.body } : {}),
+        // Defaults that `sendRequest` overrides may change, as with Crawlee's own `sendRequest`.
+        responseType: 'text',
+        throwHttpErrors: false,
+        ...(options.timeoutMillis ? { timeout: { request: options.timeoutMillis } } : {}),
+        retry: { limit: 0 },
         ...rest,
+        // The session binding, which they may not.
         url,
         headers,
         proxyUrl: options.proxyUrl,
         sessionToken: session,
-        responseType: 'text',
-        throwHttpErrors: false,
         ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.timeoutMillis ? { timeout: { request: options.timeoutMillis } } : {}),
-        retry: { limit: 0 },
         cookieJar: undefined,
     } as unknown as HttpRequestOptions);
     // got passes its hooks through got-scraping; the redirect hook is how hop cookies reach the session.
@@ -74,13 +81,24 @@ export async function downloadAsSession(
     httpClient: BaseHttpClient,
     options: SessionRequestOptions,
 ): Promise<SessionResponse> {
-    const response = await sendSessionRequest(httpClient, options);
+    return toSessionResponse(await sendSessionRequest(httpClient, options));
+}
+
+/** What checks see of a response: its body as text, whatever `responseType` parsed it into. */
+export function toSessionResponse(response: Awaited<ReturnType<BaseHttpClient['sendRequest']>>): SessionResponse {
     return {
         url: response.url,
         statusCode: response.statusCode,
         headers: response.headers as SessionResponse['headers'],
-        body: typeof response.body === 'string' ? response.body : String(response.body ?? ''),
+        body: bodyText(response as { body: unknown; rawBody?: unknown }),
     };
+}
+
+function bodyText({ body, rawBody }: { body: unknown; rawBody?: unknown }): string {
+    if (typeof body === 'string') return body;
+    if (Buffer.isBuffer(rawBody)) return rawBody.toString();
+    if (Buffer.isBuffer(body)) return body.toString();
+    return body === undefined || body === null ? '' : (JSON.stringify(body) ?? '');
 }
 
 /** Adds the session's cookies to a Cookie header the request may already carry (request cookies win). */
