@@ -259,7 +259,7 @@ describe('pools (CheerioCrawler)', () => {
         expect(handled.map((h) => h.sid)).toEqual(['hop1=1; hop2=2']);
     });
 
-    it('runs a multi-step initSession: GET the login form with its token, POST the credentials', async () => {
+    it('runs a multi-step initSession: GET the login form with its token, POST the credentials, follow the 302 as GET', async () => {
         let logins = 0;
         const server = await serve((request, response) => {
             const pre = cookieValue(request.cookie, 'pre');
@@ -278,7 +278,13 @@ describe('pools (CheerioCrawler)', () => {
                     form.get('user') === 'alice' &&
                     form.get('password') === 'pw';
                 if (!valid) return html(response, 'bad login', 403);
-                return html(response, '<p id="user">alice</p>', 200, { 'set-cookie': `auth=a${pre.slice(1)}; Path=/` });
+                // Post/redirect/get: the init must follow the 302 with a GET, as browsers do.
+                response.writeHead(302, { location: '/welcome', 'set-cookie': `auth=a${pre.slice(1)}; Path=/` });
+                return response.end();
+            }
+            if (request.path === '/welcome') {
+                if (request.method !== 'GET') return html(response, 'method not allowed', 405);
+                return html(response, auth ? '<p id="user">alice</p>' : 'who are you?');
             }
             if (!auth) return html(response, 'login required', 403);
             html(response, `<p id="sid">${auth}</p>`);
@@ -305,6 +311,7 @@ describe('pools (CheerioCrawler)', () => {
         expect(server.seen.map((r) => `${r.method} ${r.path} ${r.cookie ?? ''} ${r.body}`)).toEqual([
             'GET /login  ',
             'POST /login pre=p1 user=alice&password=pw&token=tok1',
+            'GET /welcome pre=p1; auth=a1 ',
             'GET /account pre=p1; auth=a1 ',
             'GET /orders pre=p1; auth=a1 ',
         ]);

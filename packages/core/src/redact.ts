@@ -1,5 +1,7 @@
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi;
-const SECRET_HEADER = /\b(cookie|set-cookie|authorization|proxy-authorization)(["']?\s*[:=]\s*["']?)[^"'\r\n,}]+/gi;
+// A header value is a quoted or bare string, or a JSON array of them (`"set-cookie":["a=1","b=2"]`).
+const SECRET_HEADER =
+    /\b(cookie|set-cookie|authorization|proxy-authorization)(["']?\s*[:=]\s*)(\[[^\]]*\]|"[^"]*"|'[^']*'|[^"'\r\n,}]+)/gi;
 
 /**
  * Removes credentials from text bound for logs or error messages: `user:password@` in URLs

@@ -42,6 +42,8 @@ export async function sendSessionRequest(
         throwHttpErrors: false,
         ...(options.timeoutMillis ? { timeout: { request: options.timeoutMillis } } : {}),
         retry: { limit: 0 },
+        // A 301/302/303 after a POST (a login form) continues as GET, as browsers do; got keeps POST.
+        methodRewriting: true,
         ...rest,
         // The session binding, which they may not.
         url,
