@@ -280,7 +280,8 @@ describe('pools (CheerioCrawler)', () => {
                 if (!valid) return html(response, 'bad login', 403);
                 // Post/redirect/get: the init must follow the 302 with a GET, as browsers do.
                 response.writeHead(302, { location: '/welcome', 'set-cookie': `auth=a${pre.slice(1)}; Path=/` });
-                return response.end();
+                response.end();
+                return;
             }
             if (request.path === '/welcome') {
                 if (request.method !== 'GET') return html(response, 'method not allowed', 405);

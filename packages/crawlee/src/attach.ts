@@ -18,6 +18,7 @@ import {
 import { type AttemptContext, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError } from './errors.js';
 import { downloadAsSession, sendSessionRequest, toSessionResponse } from './http/session-request.js';
+import { StatePersistence } from './persistence.js';
 import { formatStatusLine, formatSummary } from './report.js';
 
 /** What `attachManagedSessions()` returns: live views of the sessions of one crawler. */
@@ -85,12 +86,14 @@ class CrawlerSessions {
     readonly #log;
     #manager: SessionManager;
     #statusTimer: NodeJS.Timeout | undefined;
+    readonly #persistence: StatePersistence;
 
     constructor(crawler: CrawlerInternals, options: ManagedSessionsOptions) {
         this.#crawler = crawler;
         this.#options = options;
         this.#log = crawler.log.child({ prefix: 'ManagedSessions' });
         this.#manager = this.#createManager();
+        this.#persistence = new StatePersistence(crawler.config, () => this.#manager, this.#log);
         this.#install();
     }
 
@@ -171,12 +174,14 @@ class CrawlerSessions {
         const init = crawler._init;
         crawler._init = async () => {
             if (this.#manager.closed) this.#manager = this.#createManager();
+            await init.call(crawler);
+            // After Crawlee's own init (and its purge of default storages, when configured).
+            await this.#persistence.start();
             this.#startStatusLine();
-            return init.call(crawler);
         };
         const teardown = crawler.teardown;
         crawler.teardown = async () => {
-            this.#finish();
+            await this.#finish();
             return teardown.call(crawler);
         };
     }
@@ -337,11 +342,12 @@ class CrawlerSessions {
         this.#statusTimer.unref();
     }
 
-    #finish(): void {
+    async #finish(): Promise<void> {
         if (this.#statusTimer) clearInterval(this.#statusTimer);
         this.#statusTimer = undefined;
         const manager = this.#manager;
         manager.close();
+        await this.#persistence.stop();
         this.#log.info(formatSummary(manager.stats, manager.pools(), manager.closeReason));
     }
 }

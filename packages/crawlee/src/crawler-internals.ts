@@ -1,5 +1,5 @@
 import type { BasicCrawler } from '@crawlee/basic';
-import type { BaseHttpClient, Log, ProxyConfiguration, ProxyInfo, Request, Session, SessionPool } from '@crawlee/core';
+import type { BaseHttpClient, Configuration, Log, ProxyConfiguration, ProxyInfo, Request, Session, SessionPool } from '@crawlee/core';
 
 /** The crawling context fields the adapter reads or replaces. */
 export interface AttemptContext {
@@ -33,7 +33,8 @@ type Hook = (context: AttemptContext, options: Record<string, unknown>) => unkno
  *   the emitter of the empty sessions that serve requests without a managed session.
  * - `isRequestBlocked`: with `retryOnBlocked`, the use-check runs before Crawlee's own verdict.
  * - `httpClient`, `navigationTimeoutMillis`, `proxyConfiguration`: how init requests are made.
- * - `teardown`, `_init`: the end and start of each `run()`.
+ * - `teardown`, `_init`: the end and start of each `run()` (restore and save the pool state).
+ * - `config`: the storage and events (`persistState`) the crawler uses.
  */
 export interface CrawlerInternals {
     running: boolean;
@@ -42,6 +43,8 @@ export interface CrawlerInternals {
     /** Crawlee's own pool; created in `_init`, it only hands out a placeholder session. */
     sessionPool?: SessionPool;
     log: Log;
+    /** The crawler's configuration: its storage (key-value store) and event manager. */
+    config: Configuration;
     httpClient: BaseHttpClient;
     proxyConfiguration?: ProxyConfiguration;
     navigationTimeoutMillis?: number;
