@@ -3,6 +3,7 @@ import { type ProxyInfo, RetryRequestError, Session, SessionError } from '@crawl
 import {
     CloseCrawlerError,
     describeError,
+    type InitDownloadArgs,
     type ManagedSessionsOptions,
     ManagedSessionsOptionsError,
     PoolError,
@@ -15,9 +16,11 @@ import {
     SessionsClosedError,
     TooManyBadSessionInitsError,
 } from '@managed-sessions/core';
-import { type AttemptContext, type CrawlerInternals, internalsOf } from './crawler-internals.js';
+import { assertIncognitoPages, BrowserSessions } from './browser/browser-sessions.js';
+import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError } from './errors.js';
 import { downloadAsSession, sendSessionRequest, toSessionResponse } from './http/session-request.js';
+import { discardBody, readBody, readNavigation } from './navigation.js';
 import { StatePersistence } from './persistence.js';
 import { formatStatusLine, formatSummary } from './report.js';
 
@@ -52,7 +55,17 @@ const attached = new WeakSet<object>();
  * await crawler.run(['https://shop.example/']);
  * console.log(sessions.stats);
  *
- * @throws ManagedSessionsOptionsError for invalid options or a crawler that cannot host sessions.
+ * PlaywrightCrawler: create it with `launchContext: { useIncognitoPages: true }`, so that each page has
+ * a browser context of its own with its session's cookies and proxy. Checks see the rendered page
+ * (`page.content()` after navigation); inits are HTTP requests whose cookies then serve the browser,
+ * unless the init request has `pageActions`, which run in a new incognito page of the session.
+ *
+ * @example
+ * const crawler = new PlaywrightCrawler({ launchContext: { useIncognitoPages: true }, requestHandler });
+ * attachManagedSessions(crawler);
+ *
+ * @throws ManagedSessionsOptionsError for invalid options or a crawler that cannot host sessions
+ * (a browser crawler without incognito pages).
  */
 export function attachManagedSessions(
     crawler: BasicCrawler<any>,
@@ -72,6 +85,8 @@ export function attachManagedSessions(
             'attachManagedSessions() needs the crawler option useSessionPool (the default); remove useSessionPool: false.',
         );
     }
+    const browser = browserInternalsOf(internals);
+    if (browser) assertIncognitoPages(browser);
     const sessions = new CrawlerSessions(internals, options);
     attached.add(crawler);
     return sessions.handle;
@@ -87,11 +102,16 @@ class CrawlerSessions {
     #manager: SessionManager;
     #statusTimer: NodeJS.Timeout | undefined;
     readonly #persistence: StatePersistence;
+    /** Set for browser crawlers (PlaywrightCrawler). */
+    readonly #browser: BrowserSessions | undefined;
+    #warnedPageActions = false;
 
     constructor(crawler: CrawlerInternals, options: ManagedSessionsOptions) {
         this.#crawler = crawler;
         this.#options = options;
         this.#log = crawler.log.child({ prefix: 'ManagedSessions' });
+        const browser = browserInternalsOf(crawler);
+        this.#browser = browser ? new BrowserSessions(browser) : undefined;
         this.#manager = this.#createManager();
         this.#persistence = new StatePersistence(crawler.config, () => this.#manager, this.#log);
         this.#install();
@@ -120,18 +140,37 @@ class CrawlerSessions {
                 if (info) this.#proxies.set(session, info);
                 return info?.url;
             },
-            download: ({ request, session, proxyUrl, signal }) =>
-                downloadAsSession(crawler.httpClient, {
-                    url: request.url,
-                    method: request.method,
-                    headers: request.headers ?? {},
-                    ...(request.payload !== undefined ? { body: String(request.payload) } : {}),
-                    session,
-                    proxyUrl,
-                    timeoutMillis: crawler.navigationTimeoutMillis ?? 60_000,
-                    signal,
-                }),
+            download: (args) => this.#download(args),
             onClose: (reason) => crawler.stop(`Managed sessions stopped the crawl: ${reason}.`),
+        });
+    }
+
+    /**
+     * One init download: in a browser page of the session when the init has `pageActions` and the
+     * crawler is a browser crawler, else over HTTP (whose cookies then serve the browser, too).
+     */
+    #download(args: InitDownloadArgs): Promise<SessionResponse> {
+        const crawler = this.#crawler;
+        if (args.init.pageActions) {
+            if (this.#browser) return this.#browser.download(args);
+            if (!this.#warnedPageActions) {
+                this.#warnedPageActions = true;
+                this.#log.warning(
+                    'An init request has pageActions, which only browser crawlers (PlaywrightCrawler) run; ' +
+                        'this crawler makes it as a plain HTTP request.',
+                );
+            }
+        }
+        const { request, session, proxyUrl, signal } = args;
+        return downloadAsSession(crawler.httpClient, {
+            url: request.url,
+            method: request.method,
+            headers: request.headers ?? {},
+            ...(request.payload !== undefined ? { body: String(request.payload) } : {}),
+            session,
+            proxyUrl,
+            timeoutMillis: crawler.navigationTimeoutMillis ?? 60_000,
+            signal,
         });
     }
 
@@ -148,8 +187,12 @@ class CrawlerSessions {
         crawler._runRequestHandler = async (context) =>
             this.#runAttempt(context, () => runRequestHandler.call(crawler, context));
 
-        const userHandler = crawler.requestHandler;
-        crawler.requestHandler = async (context) => {
+        // The user's handler is `requestHandler`, except in BrowserCrawler, whose `requestHandler` is
+        // Crawlee's own page-opening wrapper and which calls `userProvidedRequestHandler` (BrC 395, 605).
+        const handlers = crawler as unknown as Record<string, (context: AttemptContext) => unknown>;
+        const handlerKey = this.#browser ? 'userProvidedRequestHandler' : 'requestHandler';
+        const userHandler = handlers[handlerKey]!;
+        handlers[handlerKey] = async (context) => {
             await this.#checkNavigation(context);
             return userHandler.call(crawler, context);
         };
@@ -203,6 +246,7 @@ class CrawlerSessions {
         }
         const attempt: Attempt = { lease, checked: false };
         this.#attempts.set(context, attempt);
+        this.#browser?.bind(context, lease);
         context.session = lease.session;
         const proxyInfo = this.#proxies.get(lease.session);
         if (proxyInfo) context.proxyInfo = proxyInfo;
@@ -212,6 +256,7 @@ class CrawlerSessions {
         } catch (error) {
             throw this.#classify(error, attempt);
         } finally {
+            this.#browser?.unbind(context);
             manager.release(lease);
         }
     }
@@ -261,6 +306,8 @@ class CrawlerSessions {
         if (!attempt) return;
         const proxyInfo = this.#proxies.get(attempt.lease.session);
         if (proxyInfo) context.proxyInfo = proxyInfo;
+        // In a browser crawler the second argument is `page.goto`'s options: overrides go through the navigation.
+        if (this.#browser) return;
         const overrides = attempt.lease.overrides;
         if (overrides?.headers) {
             gotOptions.headers = { ...(gotOptions.headers as Record<string, string>), ...overrides.headers };
@@ -268,14 +315,16 @@ class CrawlerSessions {
         if (overrides?.url) gotOptions.url = overrides.url;
     }
 
-    #afterNavigation(context: AttemptContext): void {
+    async #afterNavigation(context: AttemptContext): Promise<void> {
         const attempt = this.#attempts.get(context);
-        const response = context.response;
-        if (!attempt || !response) return;
-        const statusCode = response.statusCode ?? 0;
-        attempt.response = { statusCode, url: response.url || context.request.url, headers: response.headers ?? {} };
+        if (!attempt) return;
+        const response = await readNavigation(context);
+        if (!response) return;
+        attempt.response = response;
+        const { statusCode } = response;
+        // Browser crawlers do not throw on 5xx at all, HTTP crawlers only after these hooks.
         if (this.#manager.isErrorStatus(statusCode)) {
-            response.destroy?.();
+            discardBody(context);
             attempt.checked = true;
             throw this.#manager.downloadError(attempt.lease, `status ${statusCode}`);
         }
@@ -285,11 +334,10 @@ class CrawlerSessions {
         const attempt = this.#attempts.get(context);
         if (!attempt?.response || attempt.checked) return;
         attempt.checked = true;
-        const body = context.body;
         await this.#manager.check(attempt.lease, {
             ...attempt.response,
             url: context.request.loadedUrl ?? attempt.response.url,
-            body: typeof body === 'string' ? body : body ? body.toString() : '',
+            body: await readBody(context),
         });
     }
 
