@@ -26,13 +26,30 @@ export {
     resolveOptions,
 } from './options.js';
 export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
-export type { PoolSnapshot } from './pools/pool.js';
+export type { EndReason, ManagedSession } from './pools/managed-session.js';
+export type { PoolHost, PoolSnapshot, StoredSession } from './pools/pool.js';
 export { hostOf } from './pools/pool-id.js';
 export { describeError, redact } from './redact.js';
 export { sessionConfig } from './registry/decorator.js';
 export { SessionConfigRegistry, type SessionConfigRule, sessionConfigRegistry } from './registry/registry.js';
 export { getRequestSessionId } from './request-session.js';
 export { STAT_NAMES, type StatName } from './stats.js';
+export { SHARED_RECHECK_MS, SharedPool } from './store/shared-pool.js';
+export type {
+    SharedDiscardOutcome,
+    SharedPoolEvent,
+    SharedPoolState,
+    SharedSessionInfo,
+    SharedTakeResult,
+} from './store/shared-state.js';
+export {
+    type FailureKind,
+    MemorySessionStore,
+    type PoolBackend,
+    type SessionStore,
+    type StoreConnection,
+    type StoreContext,
+} from './store/store.js';
 export type {
     Download,
     InitRequest,

@@ -22,12 +22,13 @@ import {
     STATE_FORMAT,
     STATE_VERSION,
 } from './persist/state.js';
-import type { EndReason, ManagedSession } from './pools/managed-session.js';
-import { Pool, type PoolHost, type PoolSnapshot } from './pools/pool.js';
+import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
+import type { PoolHost, PoolSnapshot } from './pools/pool.js';
 import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
 import { describeError, redact } from './redact.js';
 import { bindRequestSession } from './request-session.js';
 import { SessionStats, type StatName } from './stats.js';
+import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
 import type { PoolConfig, RequestOverrides, ResolvedPoolOptions, SessionResponse } from './types.js';
 
 /** What the engine needs from its host (the Crawlee adapter, or a test). */
@@ -61,7 +62,7 @@ export interface SessionLease {
 
 interface LeaseState {
     managed: ManagedSession;
-    pool: Pool;
+    pool: PoolBackend;
     config: SessionConfig;
     released: boolean;
 }
@@ -84,7 +85,7 @@ export class SessionManager {
     readonly #clock: Clock;
     readonly #random: () => number;
     readonly #stats: SessionStats;
-    readonly #pools = new Map<string, Pool>();
+    readonly #pools = new Map<string, PoolBackend>();
     readonly #configs = new Map<typeof SessionConfig, SessionConfig>();
     readonly #paramsIds = new ParamsPoolIds();
     /** Saved sessions by pool id, waiting for their pool's first use. */
@@ -101,6 +102,10 @@ export class SessionManager {
     readonly #hub: EventEmitter & { blockedStatusCodes: number[] };
     #closeReason: string | undefined;
     #closed = false;
+    /** Where pools live (option `store`): this engine's connection to it. */
+    readonly #store: StoreConnection;
+    /** The store's shutdown, started by close(). */
+    #disposed: Promise<void> | undefined;
 
     readonly #poolHost: PoolHost;
 
@@ -118,9 +123,11 @@ export class SessionManager {
         // An empty blockedStatusCodes keeps Crawlee's own retire-on-blocked off our sessions.
         this.#hub = Object.assign(new EventEmitter(), { blockedStatusCodes: [] as number[] });
         const resolved = this.options;
+        this.#store = (resolved.store ?? memorySessionStore).open({ log: this.log });
         this.#poolHost = {
             clock: this.#clock,
             random: this.#random,
+            log: this.log,
             waitTimeoutSecs: resolved.waitTimeoutSecs,
             maxUsageCount: resolved.maxUsageCount,
             maxAgeSecs: resolved.maxAgeSecs,
@@ -128,6 +135,13 @@ export class SessionManager {
             init: (pool, trigger) => this.#init(pool, trigger),
             expired: (pool) => this.#count('use/expired', pool),
             badInits: (_pool, error: TooManyBadSessionInitsError) => this.#stop('bad_session_inits', error),
+            sessionFrom: (pool, stored) =>
+                new ManagedSession(
+                    createCrawleeSession(this.#hub, this.log, stored),
+                    pool.id,
+                    stored.proxyUrl,
+                    stored.createdAt,
+                ),
         };
     }
 
@@ -179,7 +193,7 @@ export class SessionManager {
             return undefined;
         }
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
-        let pool: Pool;
+        let pool: PoolBackend;
         try {
             pool = this.#guard(() => this.#poolFor(config, request, controls));
         } catch (error) {
@@ -238,9 +252,8 @@ export class SessionManager {
         this.#count('use/check-failed', pool);
         this.#failed(lease.request, managed);
         if (managed.checkFailures === 0) pool.expiredOnSite(managed, managed.passes);
-        managed.checkFailures++;
-        if (managed.checkFailures >= this.options.maxCheckFailures) {
-            this.#discard(managed, pool, 'check-failed', lease.request);
+        if (pool.countFailure(managed, 'checkFailures', this.options.maxCheckFailures, 'check-failed', lease.request)) {
+            this.#discarded(managed, pool, 'check-failed');
         }
         throw new SessionCheckFailedError(response.url, pool.id, response.statusCode);
     }
@@ -258,8 +271,9 @@ export class SessionManager {
         const { managed, pool } = this.#state(lease);
         this.#count('use/failed', pool);
         this.#failed(lease.request, managed);
-        managed.errors++;
-        if (managed.errors >= this.options.maxErrors) this.#discard(managed, pool, 'download-errors', lease.request);
+        if (pool.countFailure(managed, 'errors', this.options.maxErrors, 'download-errors', lease.request)) {
+            this.#discarded(managed, pool, 'download-errors');
+        }
         return new SessionDownloadError(lease.request.url, pool.id, redact(reason), { cause });
     }
 
@@ -273,7 +287,9 @@ export class SessionManager {
 
     /**
      * Stops every pool: pending inits are aborted, waiters are woken with an error, no timer is
-     * left. With a `reason`, it becomes `closeReason` (a stop by a hook or a limit).
+     * left. With a `reason`, it becomes `closeReason` (a stop by a hook or a limit). It also starts
+     * closing the store's connection (a shared store first finishes its pending writes); await
+     * {@link dispose} to know it is closed.
      */
     close(reason?: string): void {
         if (this.#closed) return;
@@ -281,6 +297,23 @@ export class SessionManager {
         if (reason !== undefined) this.#closeReason = reason;
         this.#abort.abort();
         for (const pool of this.#pools.values()) pool.close(reason);
+        this.#disposed = this.#store.close().catch((error: unknown) => {
+            this.log.warning(`Could not close the session store cleanly: ${describeError(error)}`);
+        });
+    }
+
+    /**
+     * Closes the engine (as {@link close} without a reason, if not closed yet) and resolves once
+     * the store's connections are closed: no socket or timer of the engine is left. Never rejects.
+     *
+     * @example
+     * // at the crawler's teardown
+     * manager.close();
+     * await manager.dispose();
+     */
+    async dispose(): Promise<void> {
+        this.close();
+        await this.#disposed;
     }
 
     /** Runs user code; a `CloseCrawlerError` stops the crawl with its reason before it propagates. */
@@ -307,7 +340,7 @@ export class SessionManager {
         this.#deps.onClose?.(reason, error);
     }
 
-    #poolFor(config: SessionConfig, request: Request, controls: ReturnType<typeof readSessionControls>): Pool {
+    #poolFor(config: SessionConfig, request: Request, controls: ReturnType<typeof readSessionControls>): PoolBackend {
         const choice = choosePool(config, request, controls, this.#paramsIds);
         if (choice.newParams) {
             const { url, method } = choice.newParams;
@@ -317,7 +350,7 @@ export class SessionManager {
         }
         let pool = this.#pools.get(choice.id);
         if (!pool) {
-            pool = new Pool(choice.id, this.#poolOptions(choice.id, choice.config), this.#poolHost);
+            pool = this.#store.createPool(choice.id, this.#poolOptions(choice.id, choice.config), this.#poolHost);
             this.#pools.set(choice.id, pool);
             this.#adoptRestored(pool);
         }
@@ -359,6 +392,8 @@ export class SessionManager {
         const state = readState(value, this.log, key);
         if (!state) return 0;
         this.#stats.restore(state.stats);
+        // A store that keeps sessions itself (shared between processes) is their source of truth.
+        if (this.#store.keepsSessions) return 0;
         let count = 0;
         for (const record of state.pools) {
             const sessions = record.sessions.map((saved) => restoreSession(saved, record.id, this.#hub, this.log));
@@ -368,7 +403,7 @@ export class SessionManager {
         return count;
     }
 
-    #adoptRestored(pool: Pool): void {
+    #adoptRestored(pool: PoolBackend): void {
         const saved = this.#restored.get(pool.id);
         if (!saved) return;
         this.#restored.delete(pool.id);
@@ -392,7 +427,7 @@ export class SessionManager {
         };
     }
 
-    async #init(pool: Pool, trigger: Request): Promise<ManagedSession | undefined> {
+    async #init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
         const config = this.configFor(trigger.url);
         try {
             const managed = await initializeSession({
@@ -417,10 +452,12 @@ export class SessionManager {
         }
     }
 
-    #discard(managed: ManagedSession, pool: Pool, reason: EndReason, trigger: Request): void {
-        if (pool.discard(managed, reason, trigger)) {
-            this.log.debug(`Discarded session ${managed.id} of pool ${pool.id} (${reason}).`);
-        }
+    #discard(managed: ManagedSession, pool: PoolBackend, reason: EndReason, trigger: Request): void {
+        if (pool.discard(managed, reason, trigger)) this.#discarded(managed, pool, reason);
+    }
+
+    #discarded(managed: ManagedSession, pool: PoolBackend, reason: EndReason): void {
+        this.log.debug(`Discarded session ${managed.id} of pool ${pool.id} (${reason}).`);
     }
 
     #failed(request: Request, managed: ManagedSession): void {
@@ -439,7 +476,7 @@ export class SessionManager {
         return state;
     }
 
-    #count(name: StatName, pool: Pool): void {
+    #count(name: StatName, pool: PoolBackend): void {
         this.#stats.increment(name, pool.id);
     }
 }

@@ -4,6 +4,7 @@ import { ManagedSessionsOptionsError } from './errors.js';
 import { fn, initRequestSchema, stringRecord } from './init/schema.js';
 import type { SessionConfigRegistry } from './registry/registry.js';
 import { sessionConfigRegistry } from './registry/registry.js';
+import type { SessionStore } from './store/store.js';
 import type { InitRequest, Location, SessionResponse } from './types.js';
 
 /** Replaces `SessionConfig.check()` for every response, init and use alike. */
@@ -82,6 +83,16 @@ export interface ManagedSessionsOptions {
     adaptiveLifetime?: boolean;
     /** Seconds between two status lines per pool in the crawler's log; 0 turns them off. @default 60 */
     statusIntervalSecs?: number;
+    /**
+     * Where pool state lives. The default keeps pools in this process's memory; a shared store
+     * lets several crawler processes share pools (size, delay, leases, discards, bad-init limit).
+     *
+     * @example
+     * import { RedisSessionStore } from '@managed-sessions/redis';
+     * attachManagedSessions(crawler, { store: new RedisSessionStore({ url: 'redis://127.0.0.1:6379', prefix: 'shop' }) });
+     * @default in-memory
+     */
+    store?: SessionStore;
 }
 
 const COUNT = 'an integer >= 1';
@@ -154,14 +165,25 @@ const optionsSchema = z.strictObject(
         persistState: persistStateSchema.default({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
         adaptiveLifetime: bool().default(true),
         statusIntervalSecs: delay().default(60),
+        store: z
+            .custom<SessionStore>(
+                (value) =>
+                    typeof value === 'object' &&
+                    value !== null &&
+                    typeof (value as Partial<SessionStore>).open === 'function',
+                { error: 'a session store, e.g. `new RedisSessionStore({ url, prefix })` (an object with open())' },
+            )
+            .optional(),
     },
     { error: 'an options object' },
 );
 
 /** Options after validation, with every default filled in. */
 export interface ResolvedManagedSessionsOptions
-    extends Omit<z.output<typeof optionsSchema>, 'registry' | 'checker' | 'params' | 'pools'> {
+    extends Omit<z.output<typeof optionsSchema>, 'registry' | 'checker' | 'params' | 'pools' | 'store'> {
     registry: SessionConfigRegistry;
+    /** `undefined`: the in-memory default. */
+    store: SessionStore | undefined;
     checker: Checker | undefined;
     params: InitRequest | undefined;
     pools: Record<string, PoolOptions>;

@@ -3,7 +3,11 @@ import { redact } from '../src/index.js';
 
 describe('redact', () => {
     it.each([
-        ['proxy password in a URL', 'via http://user:secretpw@127.0.0.1:8000 failed', 'via http://***:***@127.0.0.1:8000 failed'],
+        [
+            'proxy password in a URL',
+            'via http://user:secretpw@127.0.0.1:8000 failed',
+            'via http://***:***@127.0.0.1:8000 failed',
+        ],
         ['Cookie header line', 'Cookie: sid=abc123', 'Cookie: ***'],
         ['JSON header value', '{"cookie":"sid=abc123","x":1}', '{"cookie":***,"x":1}'],
         ['JSON array of set-cookie values', '{"set-cookie":["sid=a; Path=/","t=b"],"x":1}', '{"set-cookie":***,"x":1}'],

@@ -248,7 +248,7 @@ class CrawlerSessions {
         this.#attempts.set(context, attempt);
         this.#browser?.bind(context, lease);
         context.session = lease.session;
-        const proxyInfo = this.#proxies.get(lease.session);
+        const proxyInfo = this.#proxyInfoOf(lease);
         if (proxyInfo) context.proxyInfo = proxyInfo;
         context.sendRequest = (overrides) => this.#sendRequest(context, attempt, overrides);
         try {
@@ -301,10 +301,30 @@ class CrawlerSessions {
         return error;
     }
 
+    /**
+     * The session's sticky proxy. Sessions restored from storage or initialised by another process
+     * (shared store) were not prepared here: their proxy info is rebuilt from the saved URL.
+     */
+    #proxyInfoOf(lease: SessionLease): ProxyInfo | undefined {
+        const stored = this.#proxies.get(lease.session);
+        if (stored || !lease.proxyUrl) return stored;
+        const url = new URL(lease.proxyUrl);
+        const info: ProxyInfo = {
+            url: lease.proxyUrl,
+            hostname: url.hostname,
+            port: url.port || (url.protocol === 'https:' ? 443 : 80),
+            username: decodeURIComponent(url.username),
+            password: decodeURIComponent(url.password),
+            sessionId: lease.session.id,
+        };
+        this.#proxies.set(lease.session, info);
+        return info;
+    }
+
     #beforeNavigation(context: AttemptContext, gotOptions: Record<string, unknown>): void {
         const attempt = this.#attempts.get(context);
         if (!attempt) return;
-        const proxyInfo = this.#proxies.get(attempt.lease.session);
+        const proxyInfo = this.#proxyInfoOf(attempt.lease);
         if (proxyInfo) context.proxyInfo = proxyInfo;
         // In a browser crawler the second argument is `page.goto`'s options: overrides go through the navigation.
         if (this.#browser) return;
@@ -396,6 +416,8 @@ class CrawlerSessions {
         const manager = this.#manager;
         manager.close();
         await this.#persistence.stop();
+        // A shared store's connections close here (close() started it; dispose() never rejects).
+        await manager.dispose();
         this.#log.info(formatSummary(manager.stats, manager.pools(), manager.closeReason));
     }
 }

@@ -8,7 +8,9 @@ export type EndReason =
     | 'download-errors'
     | 'expired'
     | 'retired-by-crawler'
-    | 'closed';
+    | 'closed'
+    /** Another process discarded it (shared stores). */
+    | 'discarded-elsewhere';
 
 /**
  * A Crawlee `Session` as a pool keeps it: its sticky proxy, counters and rotation time. The
@@ -68,4 +70,24 @@ export function createCrawleeSession(
         ...(saved ? { id: saved.id, userData: saved.userData } : {}),
         ...(saved?.cookieJar ? { cookieJar: saved.cookieJar as never } : {}),
     });
+}
+
+/** A tough-cookie jar class, reached through a jar (core does not depend on tough-cookie itself). */
+interface JarClass {
+    deserializeSync(serialized: unknown, store: unknown): unknown;
+}
+
+/**
+ * Replaces a session's cookies and `userData` in place with `saved` (another process changed
+ * them). The `Session` object stays the same, so whatever the adapter keyed on it (the sticky
+ * proxy, the header fingerprint) stays with it.
+ */
+export function replaceSessionState(
+    session: Session,
+    saved: { userData: Record<string, unknown>; cookieJar?: Record<string, unknown> | undefined },
+): void {
+    session.userData = saved.userData;
+    const jar = session.cookieJar;
+    jar.removeAllCookiesSync();
+    if (saved.cookieJar) (jar.constructor as unknown as JarClass).deserializeSync(saved.cookieJar, jar.store);
 }

@@ -1,25 +1,39 @@
-import type { Request } from '@crawlee/core';
+import type { Log, Request } from '@crawlee/core';
 import type { Clock, TimerHandle } from '../clock.js';
 import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
+import type { FailureKind, PoolBackend } from '../store/store.js';
 import type { ResolvedPoolOptions } from '../types.js';
 import { type LearnedLifetime, LifetimeLearner } from './lifetime.js';
 import type { EndReason, ManagedSession } from './managed-session.js';
+
+/** A session as a shared store keeps it: what another process needs to use it. */
+export interface StoredSession {
+    id: string;
+    createdAt: number;
+    proxyUrl: string | undefined;
+    userData: Record<string, unknown>;
+    /** tough-cookie's serialised jar. */
+    cookieJar: Record<string, unknown> | undefined;
+}
 
 /** What a pool needs from the manager that owns it. */
 export interface PoolHost {
     clock: Clock;
     random: () => number;
+    log: Log;
     waitTimeoutSecs: number;
     maxUsageCount: number | undefined;
     maxAgeSecs: number | undefined;
     /** Learn each pool's session lifetime from expiries (off when a limit above is set). */
     adaptiveLifetime: boolean;
     /** Creates and initialises one session; `undefined` when the init failed (already counted). */
-    init(pool: Pool, trigger: Request): Promise<ManagedSession | undefined>;
+    init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined>;
     /** A session reached its planned end (usage count or age): counted as `use/expired`. */
-    expired(pool: Pool, session: ManagedSession): void;
+    expired(pool: PoolBackend, session: ManagedSession): void;
     /** The pool hit `maxBadInits`: the manager stops the crawl. */
-    badInits(pool: Pool, error: TooManyBadSessionInitsError): void;
+    badInits(pool: PoolBackend, error: TooManyBadSessionInitsError): void;
+    /** Rebuilds a session another process created (shared stores), owned like every session of the manager. */
+    sessionFrom(pool: PoolBackend, stored: StoredSession): ManagedSession;
 }
 
 /** A read-only view of one pool, as `sessions.pools()` reports it. */
@@ -55,7 +69,7 @@ interface Waiter {
  * One pool of sessions: lazy fill up to `size`, rotation by next-use time, waiting on events,
  * discard with exactly one replacement, planned retirement ahead of need, bad-init limit.
  */
-export class Pool {
+export class Pool implements PoolBackend {
     readonly id: string;
     readonly options: ResolvedPoolOptions;
     readonly #host: PoolHost;
@@ -178,6 +192,17 @@ export class Pool {
             this.#topUp(trigger);
         }
         return true;
+    }
+
+    countFailure(
+        session: ManagedSession,
+        kind: FailureKind,
+        limit: number,
+        reason: EndReason,
+        trigger: Request,
+    ): boolean {
+        session[kind]++;
+        return session[kind] >= limit && this.discard(session, reason, trigger);
     }
 
     /** Stops the pool: wakes every waiter with `error`, clears its timer, starts no more inits. */

@@ -1,0 +1,627 @@
+import { randomUUID } from 'node:crypto';
+import type { Request } from '@crawlee/core';
+import type { TimerHandle } from '../clock.js';
+import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
+import { type LearnedLifetime, LifetimeLearner } from '../pools/lifetime.js';
+import { type EndReason, type ManagedSession, replaceSessionState } from '../pools/managed-session.js';
+import type { PoolHost, PoolSnapshot, StoredSession } from '../pools/pool.js';
+import { describeError } from '../redact.js';
+import type { ResolvedPoolOptions } from '../types.js';
+import type { SharedDiscardOutcome, SharedPoolEvent, SharedPoolState, SharedSessionInfo } from './shared-state.js';
+import type { FailureKind, PoolBackend } from './store.js';
+
+/**
+ * A safety net, not the way waiting works: waiters are woken by the store's events and by a timer
+ * for the earliest next-use time or lease expiry. This re-check only covers an event lost while
+ * the store's connection was down.
+ */
+export const SHARED_RECHECK_MS = 5_000;
+
+interface Waiter {
+    request: Request;
+    avoid: ManagedSession | undefined;
+    /** Holds an init slot: served by the session its init creates. */
+    initing: boolean;
+    resolve(session: ManagedSession): void;
+    reject(error: Error): void;
+    timer: TimerHandle;
+}
+
+/** What this process last wrote or read of a session's state. */
+interface Known {
+    version: number;
+    json: string;
+}
+
+/** The part of a session's state that travels between processes: cookies and `userData`. */
+export function sessionStateJson(managed: ManagedSession): string {
+    const state = managed.session.getState();
+    return JSON.stringify({ userData: state.userData ?? {}, cookieJar: state.cookieJar });
+}
+
+/** A session as a shared store keeps it. */
+export function toStoredSession(managed: ManagedSession): StoredSession {
+    const state = managed.session.getState();
+    return {
+        id: managed.id,
+        createdAt: managed.createdAt,
+        proxyUrl: managed.proxyUrl,
+        userData: (state.userData ?? {}) as Record<string, unknown>,
+        cookieJar: state.cookieJar as unknown as Record<string, unknown>,
+    };
+}
+
+/**
+ * A pool whose state lives in a shared store ({@link SharedPoolState}): the pool size, `delay`,
+ * exclusive leases, discards and the bad-init limit hold across every process that uses the
+ * store. This process keeps only its waiters, its own sessions' objects (refreshed when another
+ * process changed their state) and the timers that wake its waiters.
+ *
+ * Waiting is event-driven: the store's events (a session ready, released or discarded) and one
+ * timer for the earliest moment something becomes due (next-use time, lease or claim expiry)
+ * wake the waiters; {@link SHARED_RECHECK_MS} is a slow safety re-check.
+ */
+export class SharedPool implements PoolBackend {
+    readonly id: string;
+    readonly options: ResolvedPoolOptions;
+    readonly #host: PoolHost;
+    readonly #state: SharedPoolState;
+    readonly #waiters: Waiter[] = [];
+    /** This process's objects of the sessions in rotation, by id. */
+    readonly #sessions = new Map<string, ManagedSession>();
+    readonly #known = new WeakMap<ManagedSession, Known>();
+    /** Init slots this process holds (renewed until the init ends). */
+    readonly #claims = new Set<string>();
+    /** Exclusive leases this process holds, by session id (renewed until released). */
+    readonly #leases = new Set<string>();
+    readonly #pending = new Set<Promise<void>>();
+    /** Attempts served and not yet released; their leases and cookies go back before the connection closes. */
+    #attempts = 0;
+    readonly #onRelease: (() => void)[] = [];
+    readonly #learner: LifetimeLearner | undefined;
+    readonly #unsubscribe: () => void;
+    #ready = 0;
+    #initializing = 0;
+    #badInits = 0;
+    #discarded = 0;
+    #initMsAverage = 0;
+    #dispatching = false;
+    #again = false;
+    #wakeTimer: TimerHandle | undefined;
+    #wakeAt = Number.POSITIVE_INFINITY;
+    #recheckTimer: TimerHandle | undefined;
+    #renewTimer: TimerHandle | undefined;
+    #closedReason: string | undefined;
+    #closedError: Error | undefined;
+
+    constructor(id: string, options: ResolvedPoolOptions, host: PoolHost, state: SharedPoolState) {
+        this.id = id;
+        this.options = options;
+        this.#host = host;
+        this.#state = state;
+        const explicit = host.maxUsageCount !== undefined || host.maxAgeSecs !== undefined;
+        this.#learner = host.adaptiveLifetime && !explicit ? new LifetimeLearner() : undefined;
+        this.#unsubscribe = state.subscribe((event) => this.#onEvent(event));
+    }
+
+    get badInits(): number {
+        return this.#badInits;
+    }
+
+    get closed(): boolean {
+        return this.#closedError !== undefined;
+    }
+
+    get closedReason(): string | undefined {
+        return this.#closedReason;
+    }
+
+    /** `ready` is the count in the store when this process last looked. */
+    snapshot(): PoolSnapshot {
+        const learned = this.#learner?.snapshot();
+        return {
+            id: this.id,
+            size: this.options.size,
+            ready: this.#ready,
+            initializing: this.#initializing,
+            waiting: this.#waiters.length,
+            discarded: this.#discarded,
+            ...(learned && (learned.uses !== undefined || learned.ageSecs !== undefined)
+                ? { lifetime: learned as LearnedLifetime }
+                : {}),
+        };
+    }
+
+    expiredOnSite(session: ManagedSession, passes: number): void {
+        this.#learner?.record(passes, this.#host.clock.now() - session.createdAt);
+    }
+
+    acquire(request: Request, avoid?: ManagedSession): Promise<ManagedSession> {
+        if (this.#closedError) return Promise.reject(this.#closedError);
+        return new Promise<ManagedSession>((resolve, reject) => {
+            const waiter: Waiter = {
+                request,
+                avoid,
+                initing: false,
+                resolve,
+                reject,
+                timer: this.#host.clock.setTimeout(() => this.#timeOut(waiter), this.#host.waitTimeoutSecs * 1000),
+            };
+            this.#waiters.push(waiter);
+            this.#dispatch();
+        });
+    }
+
+    release(session: ManagedSession): void {
+        this.#attempts = Math.max(0, this.#attempts - 1);
+        try {
+            this.#release(session);
+        } finally {
+            for (const resolve of this.#onRelease.splice(0)) resolve();
+        }
+    }
+
+    #release(session: ManagedSession): void {
+        session.inFlight = Math.max(0, session.inFlight - 1);
+        if (session.state === 'retiring' && session.inFlight === 0) session.state = 'ended';
+        const lease = this.#leases.delete(session.id);
+        const known = this.#known.get(session);
+        let state: string | undefined;
+        // A discarded session's state is gone from the store; only a live one's cookies travel.
+        if (session.endReason === undefined && known) {
+            const json = sessionStateJson(session);
+            if (json !== known.json) {
+                known.json = json;
+                state = json;
+            }
+        }
+        if (!lease && state === undefined) return;
+        this.#track(
+            this.#state.release({ id: session.id, lease, state }).then((version) => {
+                if (version !== undefined && known) known.version = version;
+            }),
+        );
+    }
+
+    discard(session: ManagedSession, reason: EndReason, trigger: Request): boolean {
+        if (!this.#end(session, reason)) return false;
+        this.#removeInStore(trigger, (claim, now) =>
+            this.#state.discard({ id: session.id, now, size: this.options.size, claim }),
+        );
+        return true;
+    }
+
+    countFailure(
+        session: ManagedSession,
+        kind: FailureKind,
+        limit: number,
+        reason: EndReason,
+        trigger: Request,
+    ): boolean {
+        session[kind]++;
+        if (session[kind] >= limit) return this.discard(session, reason, trigger);
+        if (session.endReason !== undefined) return false;
+        // Below the limit here, but other processes count against the same session: the store decides.
+        this.#removeInStore(trigger, (claim, now) =>
+            this.#state.fail({ id: session.id, kind, limit, now, size: this.options.size, claim }),
+        ).then((outcome) => {
+            if (outcome === 'removed' || outcome === 'replacing') this.#end(session, reason);
+        });
+        return false;
+    }
+
+    close(reason: string | undefined, error?: Error): void {
+        if (this.#closedError) return;
+        this.#closedReason = reason;
+        this.#closedError = error ?? new SessionsClosedError(this.id, reason);
+        this.#unsubscribe();
+        this.#cancelWake();
+        this.#stopRecheck();
+        if (this.#renewTimer !== undefined) this.#host.clock.clearTimeout(this.#renewTimer);
+        this.#renewTimer = undefined;
+        for (const waiter of this.#waiters.splice(0)) {
+            this.#host.clock.clearTimeout(waiter.timer);
+            waiter.reject(this.#closedError);
+        }
+    }
+
+    /**
+     * Resolves once every attempt this pool served was released and every store write it started
+     * finished. The store's connection waits for it (for a bounded time) before it closes, so the
+     * last cookies and leases reach the store even when the crawl stopped with attempts in flight.
+     */
+    async settled(): Promise<void> {
+        for (;;) {
+            if (this.#pending.size > 0) {
+                await Promise.allSettled([...this.#pending]);
+            } else if (this.#attempts > 0) {
+                await new Promise<void>((resolve) => this.#onRelease.push(resolve));
+            } else {
+                return;
+            }
+        }
+    }
+
+    /** The store keeps the sessions: the key-value record needs none of them. */
+    persistable(): readonly ManagedSession[] {
+        return [];
+    }
+
+    /** Sessions restored from a key-value record are not used: the store's sessions are the truth. */
+    adopt(): void {}
+
+    /** Runs store work in the background, tracked for {@link settled}; a store failure is logged, never thrown. */
+    #track<T>(work: Promise<T>): Promise<T | undefined> {
+        const tracked = work.then(
+            (value) => value,
+            (error: unknown) => {
+                if (!this.#closedError) {
+                    this.#host.log.warning(`Session store error in pool ${this.id}: ${describeError(error)}`);
+                }
+                return undefined;
+            },
+        );
+        const done = tracked.then(() => undefined);
+        this.#pending.add(done);
+        void done.finally(() => this.#pending.delete(done));
+        return tracked;
+    }
+
+    #now(): number {
+        return this.#host.clock.now();
+    }
+
+    #nextUseAt(now: number): number {
+        const { delay, randomizeDelay } = this.options;
+        const factor = randomizeDelay ? 0.5 + this.#host.random() : 1;
+        return now + delay * factor * 1000;
+    }
+
+    /** Wakes the dispatch loop; one loop runs at a time, and an event during a store call runs it again. */
+    #dispatch(): void {
+        if (this.#closedError) return;
+        if (this.#dispatching) {
+            this.#again = true;
+            return;
+        }
+        this.#dispatching = true;
+        this.#again = false;
+        void this.#track(this.#dispatchLoop()).finally(() => {
+            this.#dispatching = false;
+            if (this.#again) this.#dispatch();
+            else this.#updateRecheck();
+        });
+    }
+
+    /** Serves waiters in arrival order until one must wait. */
+    async #dispatchLoop(): Promise<void> {
+        for (;;) {
+            this.#again = false;
+            const waiter = this.#waiters.find((w) => !w.initing);
+            if (this.#closedError || !waiter) return;
+            const now = this.#now();
+            const claim = randomUUID();
+            const known = new Map<string, number>();
+            for (const [id, managed] of this.#sessions) known.set(id, this.#known.get(managed)?.version ?? 0);
+            const result = await this.#state.take({
+                now,
+                size: this.options.size,
+                nextUseAt: this.#nextUseAt(now),
+                exclusive: this.options.exclusive,
+                avoid: waiter.avoid?.id,
+                claim,
+                known,
+            });
+            if (result.kind === 'closed') {
+                this.#closedByStore(result.reason, result.badInits);
+                return;
+            }
+            this.#ready = result.ready;
+            if (result.kind === 'wait') {
+                if (result.wakeAt !== undefined) this.#scheduleWake(result.wakeAt);
+                if (this.#again) continue;
+                return;
+            }
+            // The waiter may have timed out during the call: serve the next one in line instead.
+            const target = this.#waiters.includes(waiter) ? waiter : this.#waiters.find((w) => !w.initing);
+            if (result.kind === 'init') {
+                if (!target || this.#closedError) {
+                    this.#track(this.#state.abandon(claim));
+                    continue;
+                }
+                target.initing = true;
+                this.#initOne(claim, target.request, target);
+                continue;
+            }
+            const id = result.session.id;
+            if (this.options.exclusive) this.#holdLease(id);
+            const managed = this.#materialise(result.session);
+            if (!managed || !target || this.#closedError) {
+                this.#giveBack(id);
+                continue;
+            }
+            if (this.#isPastAge(managed, now, 0)) {
+                // Too old to use at all: retired on the way, and the waiter takes another.
+                this.#retire(managed, target.request);
+                this.#giveBack(id);
+                continue;
+            }
+            this.#serve(target, managed, now);
+        }
+    }
+
+    /**
+     * This process's object for a session the store assigned, refreshed when its state changed
+     * elsewhere; `undefined` when this process dropped it while the store call was under way.
+     */
+    #materialise(info: SharedSessionInfo): ManagedSession | undefined {
+        let managed = this.#sessions.get(info.id);
+        if (!managed) {
+            if (!info.stored) return undefined;
+            managed = this.#host.sessionFrom(this, info.stored);
+            this.#sessions.set(info.id, managed);
+        } else if (info.stored) {
+            replaceSessionState(managed.session, info.stored);
+        }
+        if (info.stored) this.#known.set(managed, { version: info.version, json: sessionStateJson(managed) });
+        managed.uses = info.uses;
+        managed.errors = info.errors;
+        managed.checkFailures = info.checkFailures;
+        return managed;
+    }
+
+    #serve(waiter: Waiter, managed: ManagedSession, now: number): void {
+        this.#removeWaiter(waiter);
+        this.#attempts++;
+        managed.inFlight++;
+        managed.nextUseAt = this.#nextUseAt(now);
+        const maxUsageCount = this.#host.maxUsageCount ?? this.#learner?.usesLimit;
+        // Retire on the last allowed use, or when it would age out before a new one is ready.
+        if (
+            (maxUsageCount !== undefined && managed.uses >= maxUsageCount) ||
+            this.#isPastAge(managed, now, this.#initMsAverage)
+        ) {
+            this.#retire(managed, waiter.request);
+        }
+        waiter.resolve(managed);
+    }
+
+    /** A session assigned to this process that no waiter takes: its lease goes back at once. */
+    #giveBack(id: string): void {
+        if (!this.#leases.delete(id)) return;
+        this.#track(this.#state.release({ id, lease: true, state: undefined }));
+    }
+
+    #initOne(claim: string, trigger: Request, waiter: Waiter | undefined): void {
+        this.#claims.add(claim);
+        this.#scheduleRenew();
+        this.#initializing++;
+        const started = this.#now();
+        const run = async () => {
+            try {
+                let session: ManagedSession | undefined;
+                try {
+                    session = await this.#host.init(this, trigger);
+                } finally {
+                    this.#initializing--;
+                }
+                if (this.#closedError) await this.#state.abandon(claim);
+                else if (session) await this.#added(claim, session, started, waiter);
+                else await this.#initFailed(claim, waiter);
+            } finally {
+                // A claim left behind by a store failure expires by itself once no longer renewed.
+                this.#claims.delete(claim);
+                if (waiter) waiter.initing = false;
+                this.#dispatch();
+            }
+        };
+        this.#track(run());
+    }
+
+    async #added(claim: string, session: ManagedSession, started: number, waiter: Waiter | undefined): Promise<void> {
+        const now = this.#now();
+        this.#initMsAverage =
+            this.#initMsAverage === 0 ? now - started : this.#initMsAverage * 0.8 + (now - started) * 0.2;
+        const assign = waiter && this.#waiters.includes(waiter) ? { nextUseAt: this.#nextUseAt(now) } : undefined;
+        const exclusive = this.options.exclusive;
+        const version = await this.#state.add({
+            claim,
+            session: toStoredSession(session),
+            now,
+            assign: assign ? { nextUseAt: assign.nextUseAt, exclusive } : undefined,
+        });
+        if (version === undefined) return; // closed meanwhile: the store's `closed` event stops this pool
+        this.#badInits = 0;
+        this.#ready++;
+        this.#sessions.set(session.id, session);
+        this.#known.set(session, { version, json: sessionStateJson(session) });
+        if (!assign) return;
+        session.uses = 1;
+        if (exclusive) this.#holdLease(session.id);
+        if (this.#closedError || !waiter || !this.#waiters.includes(waiter)) {
+            this.#giveBack(session.id);
+            return;
+        }
+        this.#removeWaiter(waiter);
+        this.#attempts++;
+        session.inFlight++;
+        session.nextUseAt = assign.nextUseAt;
+        waiter.resolve(session);
+    }
+
+    async #initFailed(claim: string, waiter: Waiter | undefined): Promise<void> {
+        const result = await this.#state.initFailed({ claim, maxBadInits: this.options.maxBadInits });
+        this.#badInits = result.badInits;
+        if (result.closed) this.#closedByStore('bad_session_inits', result.badInits);
+        // Otherwise the waiter, back in line, opens another slot (or takes a session) on the next dispatch.
+        else if (waiter) waiter.initing = false;
+    }
+
+    /** Marks a session gone in this process. Returns `false` when it had already gone. */
+    #end(session: ManagedSession, reason: EndReason): boolean {
+        if (session.state === 'ended' || session.endReason !== undefined) return false;
+        session.endReason = reason;
+        session.state = session.inFlight > 0 && reason === 'closed' ? 'retiring' : 'ended';
+        this.#discarded++;
+        if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+        return true;
+    }
+
+    /** Runs a store removal; when it removed the session and claimed a slot, this process initialises the replacement. */
+    #removeInStore(
+        trigger: Request,
+        remove: (claim: string, now: number) => Promise<SharedDiscardOutcome | 'counted'>,
+    ): Promise<SharedDiscardOutcome | 'counted' | undefined> {
+        const claim = randomUUID();
+        return this.#track(
+            remove(claim, this.#now()).then((outcome) => {
+                if (outcome === 'removed' || outcome === 'replacing') this.#ready = Math.max(0, this.#ready - 1);
+                if (outcome === 'replacing') {
+                    if (this.#closedError) void this.#track(this.#state.abandon(claim));
+                    else this.#initOne(claim, trigger, undefined);
+                }
+                return outcome;
+            }),
+        );
+    }
+
+    #retire(session: ManagedSession, trigger: Request): void {
+        session.endReason = 'expired';
+        session.state = session.inFlight > 0 ? 'retiring' : 'ended';
+        this.#discarded++;
+        if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+        // Counted as expired only by the process whose removal won, so each retirement counts once.
+        void this.#removeInStore(trigger, (claim, now) =>
+            this.#state.discard({ id: session.id, now, size: this.options.size, claim }),
+        ).then((outcome) => {
+            if (outcome === 'removed' || outcome === 'replacing') this.#host.expired(this, session);
+        });
+    }
+
+    #isPastAge(session: ManagedSession, now: number, leadMs: number): boolean {
+        const { maxAgeSecs } = this.#host;
+        const limitMs = maxAgeSecs !== undefined ? maxAgeSecs * 1000 : this.#learner?.ageLimitMs;
+        return limitMs !== undefined && now + leadMs - session.createdAt >= limitMs;
+    }
+
+    #onEvent(event: SharedPoolEvent): void {
+        if (this.#closedError) return;
+        if (event.type === 'closed') {
+            this.#closedByStore(event.reason, event.badInits);
+            return;
+        }
+        if (event.type === 'discarded') {
+            const managed = this.#sessions.get(event.session);
+            // Discarded by another process (or by a count in the store): never handed out here again.
+            if (managed) this.#sessions.delete(event.session);
+            if (managed && managed.endReason === undefined) {
+                managed.endReason = 'discarded-elsewhere';
+                managed.state = managed.inFlight > 0 ? 'retiring' : 'ended';
+            }
+        }
+        if (this.#waiters.some((w) => !w.initing)) this.#dispatch();
+    }
+
+    #closedByStore(reason: string, badInits: number): void {
+        if (this.#closedError) return;
+        this.#badInits = badInits;
+        if (reason === 'bad_session_inits') {
+            const error = new TooManyBadSessionInitsError(this.id, badInits);
+            // Close this pool first, so its waiters get this error rather than the manager's generic one.
+            this.close(reason, error);
+            this.#host.badInits(this, error);
+        } else {
+            this.close(reason);
+        }
+    }
+
+    #holdLease(id: string): void {
+        this.#leases.add(id);
+        this.#scheduleRenew();
+    }
+
+    /** Keeps this process's claims and leases alive while it holds any; a crashed process's expire. */
+    #scheduleRenew(): void {
+        if (this.#renewTimer !== undefined || this.#closedError) return;
+        const clock = this.#host.clock;
+        this.#renewTimer = clock.setTimeout(
+            () => {
+                this.#renewTimer = undefined;
+                if (this.#closedError || (this.#claims.size === 0 && this.#leases.size === 0)) return;
+                this.#track(
+                    this.#state.renew({
+                        until: this.#now() + this.#state.leaseMs,
+                        claims: [...this.#claims],
+                        leases: [...this.#leases],
+                    }),
+                );
+                this.#scheduleRenew();
+            },
+            Math.max(1, Math.floor(this.#state.leaseMs / 3)),
+        );
+    }
+
+    #scheduleWake(at: number): void {
+        if (at >= this.#wakeAt) return;
+        this.#cancelWake();
+        this.#wakeAt = at;
+        this.#wakeTimer = this.#host.clock.setTimeout(
+            () => {
+                this.#wakeTimer = undefined;
+                this.#wakeAt = Number.POSITIVE_INFINITY;
+                this.#dispatch();
+            },
+            Math.max(0, at - this.#now()),
+        );
+    }
+
+    #cancelWake(): void {
+        if (this.#wakeTimer !== undefined) this.#host.clock.clearTimeout(this.#wakeTimer);
+        this.#wakeTimer = undefined;
+        this.#wakeAt = Number.POSITIVE_INFINITY;
+    }
+
+    /** The safety re-check runs only while a request waits; no timer outlives the waits it serves. */
+    #updateRecheck(): void {
+        const waiting = this.#waiters.some((w) => !w.initing);
+        if (!waiting || this.#closedError) {
+            this.#stopRecheck();
+            if (!waiting) this.#cancelWake();
+            return;
+        }
+        if (this.#recheckTimer !== undefined) return;
+        this.#recheckTimer = this.#host.clock.setTimeout(() => {
+            this.#recheckTimer = undefined;
+            this.#dispatch();
+        }, SHARED_RECHECK_MS);
+    }
+
+    #stopRecheck(): void {
+        if (this.#recheckTimer !== undefined) this.#host.clock.clearTimeout(this.#recheckTimer);
+        this.#recheckTimer = undefined;
+    }
+
+    #removeWaiter(waiter: Waiter): void {
+        const index = this.#waiters.indexOf(waiter);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        this.#host.clock.clearTimeout(waiter.timer);
+        if (this.#waiters.length === 0) {
+            this.#cancelWake();
+            this.#stopRecheck();
+        }
+    }
+
+    #timeOut(waiter: Waiter): void {
+        if (!this.#waiters.includes(waiter)) return;
+        this.#removeWaiter(waiter);
+        waiter.reject(
+            new NoSessionAvailableError(waiter.request.url, this.id, {
+                waitedSecs: this.#host.waitTimeoutSecs,
+                ready: this.#ready,
+                initializing: this.#initializing,
+                badInits: this.#badInits,
+                size: this.options.size,
+            }),
+        );
+    }
+}

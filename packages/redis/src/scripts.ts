@@ -1,0 +1,255 @@
+/**
+ * The atomic steps of a shared pool, as Lua scripts (run with EVALSHA through ioredis'
+ * `defineCommand`). Each script sees one pool: KEYS are the pool's keys (see `keys.ts`), and the
+ * first three ARGV are the session-key prefix, the events channel and the pool id. Times are
+ * integer milliseconds on the callers' clock; claims (init slots) and leases expire at the time
+ * they are scored with, so a crashed process frees them.
+ */
+
+/** Number of KEYS every script takes, in this order. */
+export const POOL_KEY_COUNT = 6;
+
+const PRELUDE = `
+local ready, claims, leases, owners, meta, closed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local base, channel, pool = ARGV[1], ARGV[2], ARGV[3]
+
+local function skey(id)
+    return base .. id
+end
+
+local function publish(kind, id)
+    redis.call('PUBLISH', channel, cjson.encode({ p = pool, t = kind, s = id }))
+end
+
+-- Expired init claims and leases belong to processes that stopped renewing them (crashed).
+local function purge(now)
+    redis.call('ZREMRANGEBYSCORE', claims, '-inf', now)
+    local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', now)
+    for _, id in ipairs(expired) do
+        redis.call('ZREM', leases, id)
+        redis.call('HDEL', owners, id)
+    end
+end
+
+-- Remove-if-present: only the caller that removes a session replaces it, so concurrent
+-- discards in several processes replace it once.
+local function remove(id, now, size, claim, leaseMs)
+    if redis.call('ZREM', ready, id) == 0 then
+        return 'gone'
+    end
+    redis.call('DEL', skey(id))
+    redis.call('ZREM', leases, id)
+    redis.call('HDEL', owners, id)
+    publish('discarded', id)
+    purge(now)
+    if redis.call('EXISTS', closed) == 0 and redis.call('ZCARD', ready) + redis.call('ZCARD', claims) < size then
+        redis.call('ZADD', claims, now + leaseMs, claim)
+        return 'replacing'
+    end
+    return 'removed'
+end
+`;
+
+/**
+ * take(now, size, nextUseAt, exclusive, avoid, claim, leaseMs, owner, knownId1, knownVersion1, …)
+ * → {'closed', reason, badInits} | {'init', ready} | {'wait', ready, wakeAt|''}
+ *   | {'session', ready, id, version, uses, errors, checkFailures, createdAt, proxyUrl, state|''}
+ */
+const TAKE = `${PRELUDE}
+local now, size, nextUseAt = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local exclusive, avoid, claim = ARGV[7] == '1', ARGV[8], ARGV[9]
+local leaseMs, owner = tonumber(ARGV[10]), ARGV[11]
+
+local stopped = redis.call('GET', closed)
+if stopped then
+    local info = cjson.decode(stopped)
+    return { 'closed', info.r, info.n }
+end
+purge(now)
+local count = redis.call('ZCARD', ready)
+-- Lazy fill: while sessions plus inits under way are below the size, the caller opens a slot.
+if count + redis.call('ZCARD', claims) < size then
+    redis.call('ZADD', claims, now + leaseMs, claim)
+    return { 'init', count }
+end
+
+-- Due sessions: the earliest next-use time first, then the least recently assigned (times in ms
+-- tie often); 'avoid' only when nothing else is due.
+local pick, pickScore, pickSeq, avoided
+local due = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'WITHSCORES')
+for i = 1, #due, 2 do
+    local id, score = due[i], tonumber(due[i + 1])
+    if pick and score > pickScore then
+        break
+    end
+    if not exclusive or not redis.call('ZSCORE', leases, id) then
+        if id == avoid then
+            avoided = id
+        else
+            local seq = tonumber(redis.call('HGET', skey(id), 'seq') or '0')
+            if not pick or seq < pickSeq then
+                pick, pickScore, pickSeq = id, score, seq
+            end
+        end
+    end
+end
+pick = pick or avoided
+if pick then
+    local key = skey(pick)
+    local f = redis.call('HMGET', key, 'version', 'errors', 'checkFailures', 'createdAt', 'proxyUrl')
+    if not f[1] then
+        -- A member without state cannot be served: drop it and let the caller look again.
+        redis.call('ZREM', ready, pick)
+        return { 'wait', count - 1, tostring(now) }
+    end
+    redis.call('ZADD', ready, nextUseAt, pick)
+    if exclusive then
+        redis.call('ZADD', leases, now + leaseMs, pick)
+        redis.call('HSET', owners, pick, owner)
+    end
+    local uses = redis.call('HINCRBY', key, 'uses', 1)
+    redis.call('HSET', key, 'seq', redis.call('HINCRBY', meta, 'seq', 1))
+    local known
+    for i = 12, #ARGV, 2 do
+        if ARGV[i] == pick then
+            known = ARGV[i + 1]
+        end
+    end
+    local state = ''
+    if known ~= f[1] then
+        state = redis.call('HGET', key, 'state') or ''
+    end
+    return { 'session', count, pick, f[1], uses, f[2] or '0', f[3] or '0', f[4] or '0', f[5] or '', state }
+end
+
+-- Nothing due: the earliest moment something may be (a next-use time, a lease or claim expiry).
+local wake
+local nextFree = redis.call('ZRANGEBYSCORE', ready, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+if nextFree[2] then
+    wake = tonumber(nextFree[2])
+end
+for _, key in ipairs({ leases, claims }) do
+    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    if first[2] and (not wake or tonumber(first[2]) < wake) then
+        wake = tonumber(first[2])
+    end
+end
+return { 'wait', count, wake and string.format('%d', wake) or '' }
+`;
+
+/** add(claim, id, createdAt, proxyUrl, state, now, assign, nextUseAt, exclusive, leaseMs, owner) → version | nil */
+const ADD = `${PRELUDE}
+local claim, id, createdAt, proxyUrl, state = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local now, assign, nextUseAt = tonumber(ARGV[9]), ARGV[10] == '1', ARGV[11]
+local exclusive, leaseMs, owner = ARGV[12] == '1', tonumber(ARGV[13]), ARGV[14]
+
+redis.call('ZREM', claims, claim)
+if redis.call('EXISTS', closed) == 1 then
+    return false
+end
+redis.call('HSET', meta, 'badInits', 0)
+redis.call('HSET', skey(id), 'version', 1, 'uses', assign and 1 or 0, 'errors', 0, 'checkFailures', 0,
+    'createdAt', createdAt, 'proxyUrl', proxyUrl, 'state', state, 'seq', redis.call('HINCRBY', meta, 'seq', 1))
+if assign then
+    redis.call('ZADD', ready, nextUseAt, id)
+    if exclusive then
+        redis.call('ZADD', leases, now + leaseMs, id)
+        redis.call('HSET', owners, id, owner)
+        return 1
+    end
+else
+    redis.call('ZADD', ready, createdAt, id)
+end
+publish('ready', id)
+return 1
+`;
+
+/** initFailed(claim, maxBadInits, closeMs) → {badInits, closed 0|1} */
+const INIT_FAILED = `${PRELUDE}
+local claim, maxBadInits, closeMs = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+redis.call('ZREM', claims, claim)
+local stopped = redis.call('GET', closed)
+if stopped then
+    return { cjson.decode(stopped).n, 1 }
+end
+local n = redis.call('HINCRBY', meta, 'badInits', 1)
+if n >= maxBadInits then
+    -- Every process stops; the flag expires so that a later crawl starts with a fresh count.
+    redis.call('SET', closed, cjson.encode({ r = 'bad_session_inits', n = n }), 'PX', closeMs)
+    redis.call('HSET', meta, 'badInits', 0)
+    redis.call('PUBLISH', channel, cjson.encode({ p = pool, t = 'closed', r = 'bad_session_inits', n = n }))
+    return { n, 1 }
+end
+return { n, 0 }
+`;
+
+/** abandon(claim) */
+const ABANDON = `${PRELUDE}
+redis.call('ZREM', claims, ARGV[4])
+return 1
+`;
+
+/** discard(id, now, size, claim, leaseMs) → 'gone' | 'removed' | 'replacing' */
+const DISCARD = `${PRELUDE}
+return remove(ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]))
+`;
+
+/** fail(id, field, limit, now, size, claim, leaseMs) → 'gone' | 'counted' | 'removed' | 'replacing' */
+const FAIL = `${PRELUDE}
+local id, field, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
+if not redis.call('ZSCORE', ready, id) then
+    return 'gone'
+end
+if redis.call('HINCRBY', skey(id), field, 1) >= limit then
+    return remove(id, tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10]))
+end
+return 'counted'
+`;
+
+/** release(id, owner, lease 0|1, state|'') → new version | nil */
+const RELEASE = `${PRELUDE}
+local id, owner, lease, state = ARGV[4], ARGV[5], ARGV[6] == '1', ARGV[7]
+local released = false
+if lease and redis.call('HGET', owners, id) == owner then
+    redis.call('HDEL', owners, id)
+    redis.call('ZREM', leases, id)
+    released = true
+end
+local version = false
+if state ~= '' and redis.call('ZSCORE', ready, id) then
+    redis.call('HSET', skey(id), 'state', state)
+    version = redis.call('HINCRBY', skey(id), 'version', 1)
+end
+if released then
+    publish('released', id)
+end
+return version
+`;
+
+/** renew(until, owner, claimCount, claim…, leaseId…): extends this owner's claims and leases. */
+const RENEW = `${PRELUDE}
+local untilMs, owner, claimCount = ARGV[4], ARGV[5], tonumber(ARGV[6])
+for i = 7, 6 + claimCount do
+    redis.call('ZADD', claims, 'XX', untilMs, ARGV[i])
+end
+for i = 7 + claimCount, #ARGV do
+    if redis.call('HGET', owners, ARGV[i]) == owner then
+        redis.call('ZADD', leases, 'XX', untilMs, ARGV[i])
+    end
+end
+return 1
+`;
+
+/** Script names (ioredis commands) and their Lua. */
+export const SCRIPTS = {
+    managedSessionsTake: TAKE,
+    managedSessionsAdd: ADD,
+    managedSessionsInitFailed: INIT_FAILED,
+    managedSessionsAbandon: ABANDON,
+    managedSessionsDiscard: DISCARD,
+    managedSessionsFail: FAIL,
+    managedSessionsRelease: RELEASE,
+    managedSessionsRenew: RENEW,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPTS;
