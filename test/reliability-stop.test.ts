@@ -15,11 +15,10 @@ const cleanup = useCleanup();
 const stopCrawl = fileURLToPath(new URL('./support/reliability-stop-crawl.ts', import.meta.url));
 
 describe('crawler.stop() with inits in flight', () => {
-    // BUG: Crawlee's stop() only lets running tasks finish, and two of them wait for inits that never
-    // answer; nothing tells the sessions about the stop (the engine closes only at teardown, after
-    // every task ended), so run() waits for navigationTimeoutSecs/waitTimeoutSecs (60 s) instead of
-    // cancelling the inits and putting the waiting requests back in the queue.
-    it.fails('run() resolves within 2 s, the waiting requests go back to the queue, and the process exits by itself', async () => {
+    // Crawlee's stop() only lets running tasks finish, and two of them wait for inits that never
+    // answer: the adapter closes the engine on stop(), which cancels the inits and puts the waiting
+    // requests back in the queue instead of waiting for navigationTimeoutSecs/waitTimeoutSecs.
+    it('run() resolves within 2 s, the waiting requests go back to the queue, and the process exits by itself', async () => {
         let inits = 0;
         const held: ServerResponse[] = [];
         const server = cleanup(
@@ -101,10 +100,9 @@ describe('the end of a crawl cancels the inits still under way', () => {
         expect(await ledger(crawler, record)).toEqual({ added: 1, handled: 0, failed: 1, pending: 0 });
     });
 
-    // BUG: teardown aborts pending inits but does not wait for them to settle, so run() resolves while
-    // the cancelled init is still in flight (its socket open; `pools()` reports `initializing: 1`
-    // for a crawl that is over, and keeps doing so until the abort lands a few ms later).
-    it.fails('run() resolves only after the cancelled inits settled: pools() shows none in flight', async () => {
+    // Teardown aborts pending inits and waits for them to settle (manager.dispose()), so when run()
+    // resolves no init is in flight: no socket open, `pools()` reports `initializing: 0`.
+    it('run() resolves only after the cancelled inits settled: pools() shows none in flight', async () => {
         const { atResolve } = await crawlWithHeldReplacement();
         expect(atResolve).toMatchObject([{ initializing: 0 }]);
     });

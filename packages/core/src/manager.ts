@@ -25,7 +25,7 @@ import {
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
 import type { PoolHost, PoolSnapshot } from './pools/pool.js';
 import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
-import { describeError, redact } from './redact.js';
+import { describeError, redact, safeCause } from './redact.js';
 import { bindRequestSession } from './request-session.js';
 import { SessionStats, type StatName } from './stats.js';
 import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
@@ -274,7 +274,7 @@ export class SessionManager {
         if (pool.countFailure(managed, 'errors', this.options.maxErrors, 'download-errors', lease.request)) {
             this.#discarded(managed, pool, 'download-errors');
         }
-        return new SessionDownloadError(lease.request.url, pool.id, redact(reason), { cause });
+        return new SessionDownloadError(lease.request.url, pool.id, redact(reason), { cause: safeCause(cause) });
     }
 
     /** The attempt is over (whatever its outcome). Safe to call twice. */
@@ -313,6 +313,9 @@ export class SessionManager {
      */
     async dispose(): Promise<void> {
         this.close();
+        // Aborted inits settle within moments; wait for them so no socket outlives the crawl and
+        // `pools()` shows none in flight.
+        await Promise.allSettled([...this.#inits]);
         await this.#disposed;
     }
 
@@ -427,7 +430,17 @@ export class SessionManager {
         };
     }
 
-    async #init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
+    /** Inits under way, so `dispose()` can wait for the cancelled ones to settle. */
+    readonly #inits = new Set<Promise<unknown>>();
+
+    #init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
+        const init = this.#runInit(pool, trigger);
+        this.#inits.add(init);
+        void init.finally(() => this.#inits.delete(init));
+        return init;
+    }
+
+    async #runInit(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
         const config = this.configFor(trigger.url);
         try {
             const managed = await initializeSession({

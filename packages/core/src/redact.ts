@@ -15,3 +15,20 @@ export function redact(text: string): string {
 export function describeError(error: unknown): string {
     return redact(error instanceof Error ? error.message : String(error));
 }
+
+/**
+ * A stand-in for an error kept as another error's `cause`: the redacted message, name and code
+ * only. HTTP clients' errors carry their request options (cookies, authorization headers, the
+ * proxy URL with its password), which a user who logs an error whole would print.
+ */
+export function safeCause(error: unknown): Error | undefined {
+    if (error === undefined) return undefined;
+    const safe = new Error(describeError(error));
+    if (error instanceof Error) {
+        safe.name = error.name;
+        const { code } = error as { code?: unknown };
+        if (typeof code === 'string') Object.assign(safe, { code });
+        safe.stack = `${safe.name}: ${safe.message}`;
+    }
+    return safe;
+}

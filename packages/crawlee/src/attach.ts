@@ -18,7 +18,7 @@ import {
 } from '@managed-sessions/core';
 import { assertIncognitoPages, BrowserSessions } from './browser/browser-sessions.js';
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
-import { isNetworkError } from './errors.js';
+import { isNetworkError, SessionRotationsExhaustedError } from './errors.js';
 import { downloadAsSession, sendSessionRequest, toSessionResponse } from './http/session-request.js';
 import { discardBody, readBody, readNavigation } from './navigation.js';
 import { StatePersistence } from './persistence.js';
@@ -222,6 +222,14 @@ class CrawlerSessions {
             await this.#persistence.start();
             this.#startStatusLine();
         };
+        // A stop (by the user, by Crawlee or by us) lets running tasks finish; the ones waiting for a
+        // session or an init would wait for their timeouts. Closing the engine cancels the inits and
+        // sends those requests back to the queue. closeReason stays as it is (undefined for the user's stop).
+        const stop = crawler.stop;
+        crawler.stop = (message) => {
+            stop.call(crawler, message);
+            this.#manager.close();
+        };
         const teardown = crawler.teardown;
         crawler.teardown = async () => {
             await this.#finish();
@@ -292,13 +300,23 @@ class CrawlerSessions {
     #classify(error: unknown, attempt: Attempt): unknown {
         const stopping = this.#whenClosed(error);
         if (stopping !== error) return stopping;
-        if (error instanceof SessionCheckFailedError || error instanceof SessionDownloadError) return error;
+        if (error instanceof SessionCheckFailedError || error instanceof SessionDownloadError) {
+            return this.#lastRotation(error, attempt);
+        }
         if (attempt.response) return error;
         // No response yet: a network, timeout or proxy failure counts against the session's exit.
         if (error instanceof SessionError || isNetworkError(error)) {
-            return this.#manager.downloadError(attempt.lease, describeError(error), error);
+            return this.#lastRotation(this.#manager.downloadError(attempt.lease, describeError(error), error), attempt);
         }
         return error;
+    }
+
+    /** On the last rotation Crawlee will not retry: say so instead of promising another session. */
+    #lastRotation(error: SessionCheckFailedError | SessionDownloadError, attempt: Attempt): Error {
+        const request = attempt.lease.request;
+        const max = this.#crawler.maxSessionRotations;
+        if (typeof max !== 'number' || (request.sessionRotationCount ?? 0) < max) return error;
+        return new SessionRotationsExhaustedError(request.url, attempt.lease.poolId, max, error);
     }
 
     /**

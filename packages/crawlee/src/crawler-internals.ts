@@ -112,6 +112,8 @@ export interface CrawlerInternals {
     _init(): Promise<void>;
     teardown(): Promise<void>;
     stop(message?: string): void;
+    /** Session errors a request may meet before Crawlee fails it (BasicCrawler option). */
+    maxSessionRotations?: number;
 }
 
 /**

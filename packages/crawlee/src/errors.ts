@@ -1,3 +1,6 @@
+import { NonRetryableError } from '@crawlee/core';
+import { type SessionCheckFailedError, SessionDownloadError } from '@managed-sessions/core';
+
 /** Error codes of network and proxy failures that count against the session (`maxErrors`). */
 const NETWORK_CODES = new Set([
     'ECONNREFUSED',
@@ -38,4 +41,31 @@ export function isNetworkError(error: unknown): boolean {
         current = current.cause;
     }
     return false;
+}
+
+/**
+ * The last session error of a request whose session rotations ran out: Crawlee will not retry it,
+ * so the message says so, names the option, and does not promise another session.
+ */
+export class SessionRotationsExhaustedError extends NonRetryableError {
+    override name = 'SessionRotationsExhaustedError';
+    readonly code = 'ERR_SESSION_ROTATIONS_EXHAUSTED' as const;
+
+    constructor(
+        readonly url: string,
+        readonly pool: string,
+        readonly maxSessionRotations: number,
+        lastError: SessionCheckFailedError | SessionDownloadError,
+    ) {
+        const what =
+            lastError instanceof SessionDownloadError
+                ? `Download error for ${url} (pool ${pool}): ${lastError.reason}`
+                : `Session check failed for ${url} (pool ${pool}, status ${lastError.statusCode})`;
+        super(
+            `${what}. Session errors used up maxSessionRotations (${maxSessionRotations}) and the request failed: ` +
+                'every attempt got a different session. If the site rejects them all, fix the init or check() for ' +
+                'this pool; otherwise raise maxSessionRotations in the crawler options.',
+        );
+        this.cause = lastError;
+    }
 }

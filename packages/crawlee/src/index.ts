@@ -27,3 +27,4 @@ export {
     TooManyBadSessionInitsError,
 } from '@managed-sessions/core';
 export { attachManagedSessions, type ManagedSessions } from './attach.js';
+export { SessionRotationsExhaustedError } from './errors.js';
