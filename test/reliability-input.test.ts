@@ -215,10 +215,8 @@ describe('malformed userData session controls fail their request only', () => {
         expect(await ledger(crawler, record)).toEqual({ added: 13, handled: 3, failed: 10, pending: 0 });
     });
 
-    // GAP: an unknown key in sessionParams (a typo such as `uri`) is rejected, but the message only says
-    // "value must be an InitRequest object (…)", without naming the key, unlike the same typo in option
-    // `params` ("Unknown option `params.uri` (did you mean `url`?)").
-    it.fails('an unknown sessionParams key is named in the error, with the key it was probably meant to be', async () => {
+    // A typo in sessionParams (`uri`) is named with the key it was probably meant to be, as in option `params`.
+    it('an unknown sessionParams key is named in the error, with the key it was probably meant to be', async () => {
         const server = cleanup(await startServer(sidSite()));
         const { log } = captureLog();
         const { crawler, record } = recordingCrawler({ log });

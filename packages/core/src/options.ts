@@ -2,9 +2,11 @@ import type { Request, Session } from '@crawlee/core';
 import { z } from 'zod';
 import { ManagedSessionsOptionsError } from './errors.js';
 import { fn, initRequestSchema, stringRecord } from './init/schema.js';
+import { redact } from './redact.js';
 import type { SessionConfigRegistry } from './registry/registry.js';
 import { sessionConfigRegistry } from './registry/registry.js';
 import type { SessionStore } from './store/store.js';
+import { suggest } from './suggest.js';
 import type { InitRequest, Location, SessionResponse } from './types.js';
 
 /** Replaces `SessionConfig.check()` for every response, init and use alike. */
@@ -223,6 +225,8 @@ function knownKeysAt(path: readonly PropertyKey[]): readonly string[] {
 }
 
 /** One entry per wrong value or unknown key, each naming the full option path. */
+const SECRET_PATH = /(^|\.)headers\.(cookie|set-cookie|authorization|proxy-authorization)(\.|$)/i;
+
 function describeIssue(issue: z.core.$ZodIssue): { path: string; message: string }[] {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
@@ -236,7 +240,11 @@ function describeIssue(issue: z.core.$ZodIssue): { path: string; message: string
         });
     }
     const input = (issue as { input?: unknown }).input;
-    return [{ path, message: `Expected \`${path || 'options'}\` to be ${issue.message}, got ${formatValue(input)}.` }];
+    // A wrong value under a secret header is not quoted at all: it is still a secret.
+    const got = SECRET_PATH.test(path)
+        ? `a value of type ${Array.isArray(input) ? 'array' : typeof input}`
+        : formatValue(input);
+    return [{ path, message: `Expected \`${path || 'options'}\` to be ${issue.message}, got ${got}.` }];
 }
 
 function formatValue(value: unknown): string {
@@ -248,34 +256,8 @@ function formatValue(value: unknown): string {
     } catch {
         text = String(value);
     }
+    text = redact(text);
     if (text.length > 60) text = `${text.slice(0, 57)}...`;
     const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
     return `\`${text}\` (${type})`;
-}
-
-function suggest(key: string, knownKeys: readonly string[]): string {
-    let best: string | undefined;
-    let bestDistance = 3;
-    for (const known of knownKeys) {
-        const distance = editDistance(key.toLowerCase(), known.toLowerCase());
-        if (distance < bestDistance) {
-            best = known;
-            bestDistance = distance;
-        }
-    }
-    return best ? ` (did you mean \`${best}\`?)` : '';
-}
-
-function editDistance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let previous = row[0]!;
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const current = row[j]!;
-            row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
-            previous = current;
-        }
-    }
-    return row[b.length]!;
 }

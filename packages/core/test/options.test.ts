@@ -167,7 +167,7 @@ describe('resolveOptions', () => {
         ],
         ['params.url', { params: { url: '/relative' } }, 'an absolute http(s) URL', '`"/relative"` (string)'],
         ['params.method', { params: { method: 'G E T' } }, 'an HTTP method name', '`"G E T"` (string)'],
-        ['params.headers.cookie', { params: { headers: { cookie: 1 } } }, 'a string', '`1` (number)'],
+        ['params.headers.cookie', { params: { headers: { cookie: 1 } } }, 'a string', 'a value of type number'],
         ['params.body', { params: { body: {} } }, 'a string', '`{}` (object)'],
         ['params.form', { params: { form: [] } }, 'an object of string values', '`[]` (array)'],
         [

@@ -13,6 +13,9 @@ export const stringRecord = () =>
 export const fn = (expected: string) =>
     z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', { error: expected });
 
+/** The keys an `InitRequest` may have. */
+export const INIT_REQUEST_KEYS = ['url', 'method', 'headers', 'body', 'json', 'form', 'pageActions'] as const;
+
 /** The shape of an `InitRequest`, shared by option `params` and `userData.sessionParams`. */
 export const initRequestSchema = z
     .strictObject(

@@ -1,7 +1,8 @@
 import type { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError, PoolError, SessionControlError } from '../errors.js';
-import { initRequestSchema } from '../init/schema.js';
+import { INIT_REQUEST_KEYS, initRequestSchema } from '../init/schema.js';
+import { suggest } from '../suggest.js';
 import type { InitRequest, Location, PoolConfig } from '../types.js';
 
 /** The URL's host: hostname plus a non-default port (`127.0.0.1:8080`, `shop.example`). */
@@ -51,7 +52,11 @@ export function readSessionControls(request: Request): SessionControls {
         const parsed = initRequestSchema.safeParse(sessionParams);
         if (!parsed.success) {
             const details = parsed.error.issues
-                .map((issue) => `${issue.path.join('.') || 'value'} must be ${issue.message}`)
+                .map((issue) =>
+                    issue.code === 'unrecognized_keys'
+                        ? issue.keys.map((key) => `unknown key \`${key}\`${suggest(key, INIT_REQUEST_KEYS)}`).join('; ')
+                        : `${issue.path.join('.') || 'value'} must be ${issue.message}`,
+                )
                 .join('; ');
             throw new SessionControlError(request.url, 'sessionParams', `${details}.`);
         }
