@@ -386,11 +386,11 @@ describe('secrets never show in logs or errors', () => {
         expect(leaks([inspect(error, { depth: 6 })])).toEqual([]);
     });
 
-    // GAP (leak): redact() finds secrets by the header name in front of them. A check error that quotes
+    // redact() finds secrets by the header name in front of them; a check error that quotes
     // the session's cookie string bare (`sid=…`, as `session.getCookieString()` gives it) is logged as is
     // (SessionManager.check → log.error(describeError(error)), and initializer.ts for init checks),
     // although the engine knows that session's cookie values and could mask them wherever they occur.
-    it.fails('a check error quoting the session’s cookie string bare is logged without the cookie value', async () => {
+    it('a check error quoting the session’s cookie string bare is logged without the cookie value', async () => {
         let issued = 0;
         const server = cleanup(
             await startServer((request, response) => {

@@ -25,7 +25,7 @@ import {
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
 import type { PoolHost, PoolSnapshot } from './pools/pool.js';
 import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
-import { describeError, redact, safeCause } from './redact.js';
+import { describeError, describeSessionError, redact, safeCause } from './redact.js';
 import { bindRequestSession } from './request-session.js';
 import { SessionStats, type StatName } from './stats.js';
 import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
@@ -240,7 +240,7 @@ export class SessionManager {
             if (!(error instanceof CheckError)) throw error;
             this.#count('use/check-error', pool);
             this.#failed(lease.request, managed);
-            this.log.error(describeError(error));
+            this.log.error(describeSessionError(error, lease.session, response.url));
             this.#discard(managed, pool, 'check-error', lease.request);
             throw new SessionCheckFailedError(response.url, pool.id, response.statusCode, 'check() threw');
         }

@@ -1,3 +1,5 @@
+import type { Session } from '@crawlee/core';
+
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]*:[^\s/@]*@/gi;
 // A header value is a quoted or bare string, or a JSON array of them (`"set-cookie":["a=1","b=2"]`).
 const SECRET_HEADER =
@@ -31,4 +33,17 @@ export function safeCause(error: unknown): Error | undefined {
         safe.stack = `${safe.name}: ${safe.message}`;
     }
     return safe;
+}
+
+/**
+ * An error's message, redacted, with every cookie value `session` holds for `url` masked too: a
+ * user's check error may quote `session.getCookieString()` bare, without a header name to spot.
+ */
+export function describeSessionError(error: unknown, session: Session, url: string): string {
+    let text = describeError(error);
+    for (const cookie of session.getCookies(url)) {
+        // Very short values would mask unrelated text and are hardly secrets.
+        if (cookie.value.length >= 4) text = text.split(cookie.value).join('***');
+    }
+    return text;
 }

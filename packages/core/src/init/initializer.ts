@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { createCrawleeSession, ManagedSession } from '../pools/managed-session.js';
-import { describeError as describe } from '../redact.js';
+import { describeError as describe, describeSessionError } from '../redact.js';
 import type { SessionStats, StatName } from '../stats.js';
 import type { InitRequest, SessionResponse } from '../types.js';
 import { createInitRequest, InitParamError, rememberInitRequest } from './params.js';
@@ -91,10 +91,10 @@ export async function initializeSession(context: InitContext): Promise<ManagedSe
         if (context.signal.aborted) return undefined;
         if (error instanceof InitParamError) {
             count('init/param-error');
-            log.error(`Session init for pool ${poolId}: ${describe(error)}`);
+            log.error(`Session init for pool ${poolId}: ${describeSessionError(error, session, trigger.url)}`);
         } else if (error instanceof CheckError) {
             count('init/check-error');
-            log.error(`Session init for pool ${poolId}: ${describe(error)}`);
+            log.error(`Session init for pool ${poolId}: ${describeSessionError(error, session, trigger.url)}`);
         } else {
             count('init/failed');
             log.warning(`Session init for pool ${poolId} failed: ${describe(error)}`);
