@@ -350,7 +350,27 @@ class CrawlerSessions {
         if (overrides?.headers) {
             gotOptions.headers = { ...(gotOptions.headers as Record<string, string>), ...overrides.headers };
         }
-        if (overrides?.url) gotOptions.url = overrides.url;
+        if (overrides?.url) {
+            gotOptions.url = overrides.url;
+            // Crawlee builds the Cookie header for request.url after this hook; when the override leaves
+            // that host, the header is rebuilt for the URL actually requested, so no cookie follows it there.
+            if (new URL(overrides.url).host !== new URL(context.request.url).host) {
+                const session = attempt.lease.session;
+                const hooks = (gotOptions.hooks ?? {}) as Record<string, unknown[]>;
+                gotOptions.hooks = {
+                    ...hooks,
+                    beforeRequest: [
+                        ...(hooks.beforeRequest ?? []),
+                        (options: { url: URL | string; headers: Record<string, string | undefined> }) => {
+                            delete options.headers.Cookie;
+                            const cookie = session.getCookieString(String(options.url));
+                            if (cookie) options.headers.cookie = cookie;
+                            else delete options.headers.cookie;
+                        },
+                    ],
+                };
+            }
+        }
     }
 
     async #afterNavigation(context: AttemptContext): Promise<void> {
