@@ -12,7 +12,7 @@ import {
     SessionConfigRegistry,
     type SessionResponse,
 } from '@managed-sessions/crawlee';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { captureLog, queueCounts, testConfig } from './support/crawlee.js';
 import {
     cookieValue,
@@ -20,22 +20,12 @@ import {
     html,
     redirect,
     type SeenRequest,
+    serverPerTest,
     sidSite,
     sidsSeen,
-    startServer,
-    type TestServer,
 } from './support/server.js';
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-    await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-    const server = await startServer(handler);
-    servers.push(server);
-    return server;
-}
+const serve = serverPerTest();
 
 type CheerioOptions = NonNullable<ConstructorParameters<typeof CheerioCrawler>[0]>;
 

@@ -12,29 +12,11 @@ import {
     SessionConfigRegistry,
     type SessionResponse,
 } from '@managed-sessions/crawlee';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { captureLog, queueCounts, testConfig } from './support/crawlee.js';
-import {
-    cookieValue,
-    html,
-    redirect,
-    type SeenRequest,
-    sidSite,
-    sidsSeen,
-    startServer,
-    type TestServer,
-} from './support/server.js';
+import { cookieValue, html, redirect, type SeenRequest, serverPerTest, sidSite, sidsSeen } from './support/server.js';
 
-const servers: TestServer[] = [];
-afterEach(async () => {
-    await Promise.all(servers.splice(0).map((server) => server.close()));
-});
-
-async function serve(handler: Parameters<typeof startServer>[0]): Promise<TestServer> {
-    const server = await startServer(handler);
-    servers.push(server);
-    return server;
-}
+const serve = serverPerTest();
 
 /** A CheerioCrawler on fresh storage that records `#sid` and the session of every handled page. */
 function cheerio(extra: Partial<ConstructorParameters<typeof CheerioCrawler>[0]> = {}) {

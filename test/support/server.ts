@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 
 /** One request as the test server saw it. */
 export interface SeenRequest {
@@ -119,4 +120,20 @@ export function sidSite(
 /** The `sid` cookie of each request the server saw, in order (`-` for none). */
 export function sidsSeen(server: TestServer, filter: (request: SeenRequest) => boolean = () => true): string[] {
     return server.seen.filter(filter).map((request) => cookieValue(request.cookie, 'sid') ?? '-');
+}
+
+/**
+ * `serve(handler)` for a test file: starts a server like {@link startServer} and closes every
+ * server it started after each test.
+ */
+export function serverPerTest(): (handler: Parameters<typeof startServer>[0]) => Promise<TestServer> {
+    const servers: TestServer[] = [];
+    afterEach(async () => {
+        await Promise.all(servers.splice(0).map((server) => server.close()));
+    });
+    return async (handler) => {
+        const server = await startServer(handler);
+        servers.push(server);
+        return server;
+    };
 }
