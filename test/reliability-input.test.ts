@@ -61,6 +61,7 @@ const wrongTypes: Record<keyof ManagedSessionsOptions, [value: unknown, expected
     persistState: [true, 'an object { enabled?, key?, cookies? }', '`true` (boolean)'],
     adaptiveLifetime: ['on', 'a boolean', '`"on"` (string)'],
     statusIntervalSecs: ['60', 'a finite number >= 0', '`"60"` (string)'],
+    report: ['yes', 'a boolean', '`"yes"` (string)'],
     store: [
         'redis://127.0.0.1:6379',
         'a session store, e.g. `new RedisSessionStore({ url, prefix })` (an object with open())',

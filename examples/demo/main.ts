@@ -8,8 +8,11 @@
  * responses are 520/521, and the price of a product depends on the delivery postal code that a
  * session set through `POST /location`.
  *
- * Run it: `pnpm demo`, or `node --conditions=@managed-sessions/source --import tsx examples/demo/main.ts`
+ * Run it: `pnpm demo`, or `node --conditions=@managed-sessions/source --import tsx examples/demo/main.ts`.
+ * It writes the session report (per-pool timeline of sessions) to `./SESSIONS_REPORT.html`, or to
+ * the file named by `--report <path>`.
  */
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CheerioCrawler } from '@crawlee/cheerio';
 import { Configuration, Log, LogLevel, type Request } from '@crawlee/core';
@@ -37,6 +40,8 @@ export interface DemoOptions {
     print?: ((line: string) => void) | undefined;
     /** Crawlee's log level (it logs each session rotation as a warning; here they are routine). @default LogLevel.ERROR */
     logLevel?: LogLevel | undefined;
+    /** Also write the session report (HTML) to this file. @default none (the CLI: `./SESSIONS_REPORT.html`) */
+    reportPath?: string | undefined;
 }
 
 /** One row of the final table. */
@@ -197,6 +202,11 @@ export async function run(options: DemoOptions = {}): Promise<DemoResult> {
                 `(${(counters.requests / Math.max(1, pages)).toFixed(2)} per page), ${counters.inits} sessions started, ` +
                 `${counters.expired} expired pages and ${counters.errors520 + counters.errors521} 520/521 answers caught.`,
         );
+        if (options.reportPath !== undefined) {
+            const reportPath = resolve(options.reportPath);
+            await sessions.report({ path: reportPath });
+            print(`Session report: ${reportPath}`);
+        }
         if (problems.length === 0) {
             print(`Verified: all ${expectedPages} pages scraped once, every product priced for its own postal code.`);
         } else {
@@ -319,7 +329,9 @@ function statsLine(stats: Record<string, number>): string {
 
 // `pnpm demo` runs it; importing the module (as the tests do) does not.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-    run().then(
+    const flag = process.argv.indexOf('--report');
+    const reportPath = flag >= 0 ? process.argv[flag + 1] : undefined;
+    run({ reportPath: reportPath ?? 'SESSIONS_REPORT.html' }).then(
         (result) => {
             process.exitCode = result.ok ? 0 : 1;
         },

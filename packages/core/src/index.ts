@@ -32,6 +32,21 @@ export { hostOf } from './pools/pool-id.js';
 export { describeError, redact } from './redact.js';
 export { sessionConfig } from './registry/decorator.js';
 export { SessionConfigRegistry, type SessionConfigRule, sessionConfigRegistry } from './registry/registry.js';
+export {
+    END_STYLES,
+    escapeHtml,
+    renderSessionReport,
+    SESSIONS_REPORT_KEY,
+} from './report/html.js';
+export {
+    MAX_TIMELINE_SESSIONS,
+    type PoolReportData,
+    type PoolTimelineTotals,
+    type SessionRecord,
+    type SessionReportData,
+    SessionTimeline,
+    type TimelineEnd,
+} from './report/timeline.js';
 export { getRequestSessionId } from './request-session.js';
 export { STAT_NAMES, type StatName } from './stats.js';
 export { SHARED_RECHECK_MS, SharedPool } from './store/shared-pool.js';

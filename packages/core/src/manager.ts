@@ -26,6 +26,8 @@ import { createCrawleeSession, type EndReason, ManagedSession } from './pools/ma
 import type { PoolHost, PoolSnapshot } from './pools/pool.js';
 import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
 import { describeError, describeSessionError, redact, safeCause } from './redact.js';
+import { renderSessionReport } from './report/html.js';
+import { type SessionReportData, SessionTimeline } from './report/timeline.js';
 import { bindRequestSession } from './request-session.js';
 import { SessionStats, type StatName } from './stats.js';
 import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
@@ -108,6 +110,8 @@ export class SessionManager {
     #disposed: Promise<void> | undefined;
 
     readonly #poolHost: PoolHost;
+    /** Session lifecycles for the report (capped; plain objects). */
+    readonly #timeline = new SessionTimeline();
 
     /** @throws ManagedSessionsOptionsError for invalid options. */
     constructor(options: ManagedSessionsOptions | undefined, deps: SessionManagerDeps) {
@@ -133,7 +137,10 @@ export class SessionManager {
             maxAgeSecs: resolved.maxAgeSecs,
             adaptiveLifetime: resolved.adaptiveLifetime,
             init: (pool, trigger) => this.#init(pool, trigger),
-            expired: (pool) => this.#count('use/expired', pool),
+            expired: (pool, session) => {
+                this.#timeline.ended(session, 'expired', this.#clock.now());
+                this.#count('use/expired', pool);
+            },
             badInits: (_pool, error: TooManyBadSessionInitsError) => this.#stop('bad_session_inits', error),
             sessionFrom: (pool, stored) =>
                 new ManagedSession(
@@ -162,6 +169,25 @@ export class SessionManager {
     /** A snapshot of every pool. */
     pools(): PoolSnapshot[] {
         return [...this.#pools.values()].map((pool) => pool.snapshot());
+    }
+
+    /**
+     * The session lifecycle so far: per pool, one record per session (the newest
+     * 5,000) with init, end and uses, plus init and waiting totals.
+     * Sessions still in rotation show as `alive` up to now.
+     */
+    sessionReport(): SessionReportData {
+        return this.#timeline.data(
+            this.#clock.now(),
+            this.pools().map(({ id, size }) => ({ id, size })),
+            this.#stats.snapshot(),
+            this.#closeReason,
+        );
+    }
+
+    /** {@link sessionReport} as a self-contained HTML page (inline SVG and CSS, no script). */
+    renderReport(): string {
+        return renderSessionReport(this.sessionReport());
     }
 
     /** The config instance for `url` (one instance per class). */
@@ -202,7 +228,9 @@ export class SessionManager {
         }
         const avoid = this.#failedOn.get(request.uniqueKey);
         this.#failedOn.delete(request.uniqueKey);
+        const waitStart = this.#clock.now();
         const managed = await pool.acquire(request, avoid);
+        this.#timeline.acquired(pool.id, this.#clock.now() - waitStart);
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
         let overrides: RequestOverrides | undefined;
@@ -415,7 +443,10 @@ export class SessionManager {
             this.options.maxAgeSecs === undefined ? Number.POSITIVE_INFINITY : this.options.maxAgeSecs * 1000;
         // Too old for the current maxAgeSecs: dropped quietly (not a planned expiry of this run).
         const usable = saved.filter((managed) => now - managed.createdAt < maxAgeMs).slice(0, pool.options.size);
-        for (const managed of usable) pool.adopt(managed);
+        for (const managed of usable) {
+            pool.adopt(managed);
+            this.#timeline.restored(pool.id, managed, now);
+        }
     }
 
     #poolOptions(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined): ResolvedPoolOptions {
@@ -442,6 +473,7 @@ export class SessionManager {
 
     async #runInit(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
         const config = this.configFor(trigger.url);
+        const started = this.#clock.now();
         try {
             const managed = await initializeSession({
                 config,
@@ -457,6 +489,10 @@ export class SessionManager {
                 clock: this.#clock,
                 bindRequest: bindRequestSession,
             });
+            // A cancelled init is the stop's doing, not an init cost of the site.
+            if (managed || !this.#abort.signal.aborted) {
+                this.#timeline.initFinished(pool.id, started, this.#clock.now(), managed);
+            }
             return managed;
         } catch (error) {
             if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
@@ -470,6 +506,7 @@ export class SessionManager {
     }
 
     #discarded(managed: ManagedSession, pool: PoolBackend, reason: EndReason): void {
+        this.#timeline.ended(managed, reason, this.#clock.now());
         this.log.debug(`Discarded session ${managed.id} of pool ${pool.id} (${reason}).`);
     }
 

@@ -86,6 +86,12 @@ export interface ManagedSessionsOptions {
     /** Seconds between two status lines per pool in the crawler's log; 0 turns them off. @default 60 */
     statusIntervalSecs?: number;
     /**
+     * Write the session report (`SESSIONS_REPORT.html`: per-pool timeline of sessions, init cost,
+     * waiting time) to the crawler's default key-value store at the end of each crawl.
+     * `sessions.report()` writes it on demand either way. @default true
+     */
+    report?: boolean;
+    /**
      * Where pool state lives. The default keeps pools in this process's memory; a shared store
      * lets several crawler processes share pools (size, delay, leases, discards, bad-init limit).
      *
@@ -167,6 +173,8 @@ const optionsSchema = z.strictObject(
         persistState: persistStateSchema.default({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
         adaptiveLifetime: bool().default(true),
         statusIntervalSecs: delay().default(60),
+        // No zod default: `undefined` means true, so resolved options keep their documented shape.
+        report: bool().optional(),
         store: z
             .custom<SessionStore>(
                 (value) =>

@@ -19,6 +19,7 @@ import {
 import { assertIncognitoPages, BrowserSessions } from './browser/browser-sessions.js';
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError, SessionRotationsExhaustedError } from './errors.js';
+import { type SessionReportOptions, writeSessionReport } from './html-report.js';
 import { downloadAsSession, sendSessionRequest, toSessionResponse } from './http/session-request.js';
 import { discardBody, readBody, readNavigation } from './navigation.js';
 import { StatePersistence } from './persistence.js';
@@ -32,6 +33,14 @@ export interface ManagedSessions {
     readonly closeReason: string | undefined;
     /** A snapshot of every pool; readable after `run()` resolves. */
     pools(): PoolSnapshot[];
+    /**
+     * Writes the session report now: a self-contained HTML page with, per pool, a timeline of its
+     * sessions (init to end, coloured by how each ended, with the requests it carried), init cost,
+     * waiting time and stats. It goes to the crawler's default key-value store as
+     * `SESSIONS_REPORT.html` (`text/html`) and, with `path`, to that file too. Returns the HTML.
+     * (With the option `report`, the default, it is also written at the end of each crawl.)
+     */
+    report(options?: SessionReportOptions): Promise<string>;
 }
 
 interface Attempt {
@@ -127,6 +136,7 @@ class CrawlerSessions {
                 return self.#manager.closeReason;
             },
             pools: () => self.#manager.pools(),
+            report: (options) => writeSessionReport(self.#crawler.config, self.#manager, options),
         };
     }
 
@@ -457,5 +467,12 @@ class CrawlerSessions {
         // A shared store's connections close here (close() started it; dispose() never rejects).
         await manager.dispose();
         this.#log.info(formatSummary(manager.stats, manager.pools(), manager.closeReason));
+        if (manager.options.report !== false) {
+            try {
+                await writeSessionReport(this.#crawler.config, manager);
+            } catch (error) {
+                this.#log.warning(`Could not write the session report: ${describeError(error)}`);
+            }
+        }
     }
 }

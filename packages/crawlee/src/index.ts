@@ -28,3 +28,4 @@ export {
 } from '@managed-sessions/core';
 export { attachManagedSessions, type ManagedSessions } from './attach.js';
 export { SessionRotationsExhaustedError } from './errors.js';
+export type { SessionReportOptions } from './html-report.js';
