@@ -63,10 +63,39 @@ export interface SessionLease {
 }
 
 interface LeaseState {
+    /** The manager that issued the lease: another manager's lease is rejected. */
+    owner: SessionManager;
     managed: ManagedSession;
     pool: PoolBackend;
     config: SessionConfig;
     released: boolean;
+}
+
+/**
+ * A lease carries the engine's state about its attempt in a private field: a WeakMap insert per
+ * attempt cost a fifth of the engine's time per request and doubled its GC work (bench/README.md),
+ * and a private field, unlike a property, does not survive a copy of the lease.
+ */
+class Lease implements SessionLease {
+    readonly request: Request;
+    readonly session: Session;
+    readonly poolId: string;
+    readonly proxyUrl: string | undefined;
+    readonly overrides: RequestOverrides | undefined;
+    readonly #state: LeaseState;
+
+    constructor(request: Request, state: LeaseState, overrides: RequestOverrides | undefined) {
+        this.request = request;
+        this.session = state.managed.session;
+        this.poolId = state.pool.id;
+        this.proxyUrl = state.managed.proxyUrl;
+        this.overrides = overrides;
+        this.#state = state;
+    }
+
+    static stateOf(lease: SessionLease): LeaseState | undefined {
+        return #state in lease ? (lease as Lease).#state : undefined;
+    }
 }
 
 /** How many requests' failed sessions the manager remembers for their retries. */
@@ -92,7 +121,6 @@ export class SessionManager {
     readonly #paramsIds = new ParamsPoolIds();
     /** Saved sessions by pool id, waiting for their pool's first use. */
     readonly #restored = new Map<string, ManagedSession[]>();
-    readonly #leases = new WeakMap<SessionLease, LeaseState>();
     /**
      * The session of each request's last failed attempt, by `uniqueKey` (Crawlee hands a retry
      * over as a new `Request` object), so the retry gets another session while the failed one
@@ -240,15 +268,7 @@ export class SessionManager {
             pool.release(managed);
             throw error;
         }
-        const lease: SessionLease = {
-            request,
-            session: managed.session,
-            poolId: pool.id,
-            proxyUrl: managed.proxyUrl,
-            overrides,
-        };
-        this.#leases.set(lease, { managed, pool, config, released: false });
-        return lease;
+        return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
     }
 
     /**
@@ -307,8 +327,8 @@ export class SessionManager {
 
     /** The attempt is over (whatever its outcome). Safe to call twice. */
     release(lease: SessionLease): void {
-        const state = this.#leases.get(lease);
-        if (!state || state.released) return;
+        const state = Lease.stateOf(lease);
+        if (!state || state.owner !== this || state.released) return;
         state.released = true;
         state.pool.release(state.managed);
     }
@@ -521,8 +541,9 @@ export class SessionManager {
     }
 
     #state(lease: SessionLease): LeaseState {
-        const state = this.#leases.get(lease);
-        if (!state) throw new TypeError('Unknown session lease: pass the lease that acquire() returned.');
+        const state = Lease.stateOf(lease);
+        if (!state || state.owner !== this)
+            throw new TypeError('Unknown session lease: pass the lease that acquire() returned.');
         return state;
     }
 
