@@ -4,8 +4,7 @@
  * stays here: one core each on a 2-core machine) and must handle every request, none waiting past
  * `waitTimeoutSecs`, with the heap after the run within a small margin of the heap after warm-up.
  *
- * Off by default (it takes longer than the rest of the suite): `MS_LOAD_TEST=1 pnpm exec vitest run
- * test/reliability-load`. `MS_LOAD_REQUESTS` changes the number of requests.
+ * Off in `pnpm test` (it takes over a minute on 2 cores): run by `pnpm test:load`, which CI runs too. `MS_LOAD_REQUESTS` changes the number of requests.
  */
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
