@@ -1,7 +1,7 @@
 /**
- * `pnpm bench`: runs the four benchmarks, prints one table and writes bench/results.json.
+ * `pnpm bench`: runs the five benchmarks, prints one table and writes bench/results.json.
  * `pnpm bench --smoke`: a tiny, fast run of every benchmark (checks that they work; its figures
- * mean nothing and nothing is written). `--only engine,overhead,bans,memory` runs a subset.
+ * mean nothing and nothing is written). `--only engine,overhead,bans,memory,redis` runs a subset.
  * Methodology: bench/README.md.
  */
 
@@ -14,15 +14,17 @@ import type { BanVariant } from './crawls.js';
 import { type EngineCostResult, engineCost } from './engine-cost.js';
 import { startWorker, type Worker } from './ipc.js';
 import type { MemoryResult } from './memory.js';
+import { type RedisScalingOptions, type RedisScalingResult, redisScaling } from './redis-scaling.js';
 import { printTable } from './stats.js';
 
-const SECTIONS = ['engine', 'overhead', 'bans', 'memory'] as const;
+const SECTIONS = ['engine', 'overhead', 'bans', 'memory', 'redis'] as const;
 
 interface Settings {
     engine: { rounds: number; ops: number; lookups: number; pools: number[] };
     overhead: { products: number; concurrency: number; rounds: number; warmup: number };
     bans: { products: number; concurrency: number; poolSize: number; rounds: number; variants: readonly BanVariant[] };
     memory: { sessions: number };
+    redis: RedisScalingOptions;
 }
 type Section = (typeof SECTIONS)[number];
 
@@ -31,12 +33,14 @@ const FULL: Settings = {
     overhead: { products: 1_000, concurrency: 16, rounds: 9, warmup: 2 },
     bans: { products: 1_200, concurrency: 16, poolSize: 8, rounds: 3, variants: BAN_VARIANTS },
     memory: { sessions: 10_000 },
+    redis: { products: 1_200, concurrency: 8, poolSize: 8, rounds: 3, processes: [1, 2, 4], warmup: 200 },
 };
 const SMOKE: Settings = {
     engine: { rounds: 1, ops: 2_000, lookups: 5_000, pools: [1, 100] },
     overhead: { products: 40, concurrency: 4, rounds: 1, warmup: 0 },
     bans: { products: 60, concurrency: 4, poolSize: 4, rounds: 1, variants: ['builtin', 'plugin'] },
     memory: { sessions: 800 },
+    redis: { products: 48, concurrency: 4, poolSize: 4, rounds: 1, processes: [1, 2, 4], warmup: 0 },
 };
 
 interface Goal {
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
     let overhead: CrawlOverheadResult | undefined;
     let bans: BanEfficiencyResult | undefined;
     let memory: MemoryResult | undefined;
+    let redis: RedisScalingResult | undefined;
 
     // Heap figures do not mind a busy CPU: the memory benchmark runs while the engine workers fill
     // their pools (the 10,000-pool fill takes most of a minute), and ends before anything is timed.
@@ -112,14 +117,18 @@ async function main(): Promise<void> {
             await Promise.all([site, ...Object.values(crawlers)].map((worker) => worker.close()));
         }
     }
+    if (only.has('redis')) {
+        say('5. shared pools on Redis: 1 vs 2 vs 4 processes…');
+        redis = await redisScaling(settings.redis);
+    }
     const seconds = (performance.now() - started) / 1000;
     say('done.');
 
-    const goals = evaluate(engine, overhead, bans, memory);
+    const goals = evaluate(engine, overhead, bans, memory, redis);
     printTable(
         `managed-sessions benchmark${smoke ? ' (SMOKE RUN: sizes too small for the figures to mean anything)' : ''}` +
             ` — ${cpus().length} CPUs, Node ${process.version}, ${seconds.toFixed(0)} s`,
-        rows(engine, overhead, bans, memory, goals),
+        rows(engine, overhead, bans, memory, redis, goals),
     );
     const missed = goals.filter((goal) => !goal.met);
     console.log(
@@ -141,6 +150,7 @@ async function main(): Promise<void> {
             overhead,
             bans,
             memory,
+            redis,
             goals,
         };
         writeFileSync(out, `${JSON.stringify(record, null, 2)}\n`);
@@ -162,6 +172,7 @@ function evaluate(
     overhead: CrawlOverheadResult | undefined,
     bans: BanEfficiencyResult | undefined,
     memory: MemoryResult | undefined,
+    redis: RedisScalingResult | undefined,
 ): Goal[] {
     const goals: Goal[] = [];
     if (engine) {
@@ -214,6 +225,23 @@ function evaluate(
             met: memory.bytesPerSession <= 4096,
         });
     }
+    if (redis && 'variants' in redis) {
+        const rows = Object.values(redis.variants);
+        const inits = rows.map((row) => row.initsPer1000Pages);
+        goals.push({
+            name: '5 inits/1k flat',
+            value: Math.max(...inits) - Math.min(...inits),
+            goal: 'max − min ≤ 1',
+            met: Math.max(...inits) - Math.min(...inits) <= 1,
+        });
+        const ratios = rows.map((row) => row.pagesPerSecRatio);
+        goals.push({
+            name: '5 pages/s grows',
+            value: Math.max(...ratios.slice(1)),
+            goal: 'N÷1 > 1 for every N > 1',
+            met: ratios.slice(1).every((ratio) => ratio > 1),
+        });
+    }
     return goals;
 }
 
@@ -224,6 +252,7 @@ function rows(
     overhead: CrawlOverheadResult | undefined,
     bans: BanEfficiencyResult | undefined,
     memory: MemoryResult | undefined,
+    redis: RedisScalingResult | undefined,
     goals: Goal[],
 ): Row[] {
     const verdict = (name: string): [string, string] => {
@@ -349,6 +378,44 @@ function rows(
             '',
         ]);
         out.push(['4 memory', 'one sid cookie', 'heap bytes per cookie', Math.round(memory.bytesPerCookie), '', '']);
+    }
+    if (redis && !('variants' in redis)) {
+        out.push(['5 redis', 'SKIPPED', redis.skipped, '', '', '']);
+    } else if (redis) {
+        const label = `${redis.products} pages, concurrency ${redis.concurrency} per process`;
+        const name = (n: number) => `${n} process${n === 1 ? '' : 'es'}, 1 pool of ${redis.poolSize}`;
+        const rows = Object.values(redis.variants);
+        for (const row of rows) {
+            out.push(['5 redis', name(row.processes), `pages/s (${label})`, row.pagesPerSec, '', '']);
+            out.push(['5 redis', name(row.processes), 'inits per 1,000 pages', row.initsPer1000Pages, '', '']);
+        }
+        const base = rows[0]!.processes;
+        for (const row of rows.slice(1)) {
+            out.push([
+                '5 redis',
+                `${row.processes} ÷ ${base} process${base === 1 ? '' : 'es'}`,
+                'pages/s ratio (same round)',
+                row.pagesPerSecRatio,
+                '',
+                '',
+            ]);
+        }
+        const flat = verdict('5 inits/1k flat');
+        const inits = rows.map((row) => row.initsPer1000Pages);
+        out.push([
+            '5 redis',
+            'max − min over N',
+            'inits per 1,000 pages (inits/1k flat)',
+            Math.max(...inits) - Math.min(...inits),
+            ...flat,
+        ]);
+        out.push([
+            '5 redis',
+            'every N > 1',
+            'pages/s ratio N÷1, the largest (pages/s grows)',
+            goals.find((g) => g.name === '5 pages/s grows')?.value ?? Number.NaN,
+            ...verdict('5 pages/s grows'),
+        ]);
     }
     return out;
 }
