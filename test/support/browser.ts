@@ -49,6 +49,8 @@ export function describeWithChromium(name: string, suite: () => void): void {
         });
         return;
     }
+    // Reason for the skip: README's `pnpm test` must work on a machine with only Node and npm; there the
+    // browser suite is skipped loudly, while CI (which installs Chromium) fails instead, above.
     console.warn(`\n*** SKIPPING "${name}": ${missing} ***\n`);
     describe.skip(name, suite);
 }

@@ -4,7 +4,7 @@
  * capture that sees everything a crawl prints.
  */
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { type AddressInfo, createServer as createTcpServer, Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { CheerioCrawler } from '@crawlee/cheerio';
@@ -12,7 +12,7 @@ import { Configuration, log as crawleeLog, Log, LogLevel, RequestQueueV1 } from 
 import { MemoryStorage } from '@crawlee/memory-storage';
 import { afterEach, expect } from 'vitest';
 import { testConfig } from './crawlee.js';
-import type { SeenRequest, TestServer } from './server.js';
+import { type SeenRequest, startServer, type TestServer } from './server.js';
 
 type Handler = (request: SeenRequest, response: import('node:http').ServerResponse) => void | Promise<void>;
 
@@ -44,43 +44,9 @@ export async function deadPort(): Promise<number> {
     return port;
 }
 
-/**
- * Like `startServer()` of `server.ts`, on a given port: the site of a host that was down (see
- * {@link deadPort}) coming back up at the same address.
- */
-export async function startServerAt(port: number, handler: Handler): Promise<TestServer> {
-    const seen: SeenRequest[] = [];
-    const server: Server = createServer(async (req, res) => {
-        const chunks: Buffer[] = [];
-        for await (const chunk of req) chunks.push(chunk as Buffer);
-        const request: SeenRequest = {
-            method: req.method ?? 'GET',
-            path: req.url ?? '/',
-            cookie: req.headers.cookie,
-            headers: req.headers,
-            body: Buffer.concat(chunks).toString(),
-        };
-        seen.push(request);
-        try {
-            await handler(request, res);
-        } catch (error) {
-            res.statusCode = 500;
-            res.end(String(error));
-        }
-    });
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-    return {
-        url: `http://127.0.0.1:${port}`,
-        host: `127.0.0.1:${port}`,
-        otherHostUrl: `http://localhost:${port}`,
-        seen,
-        close: async () => {
-            server.closeAllConnections();
-            server.close();
-            await once(server, 'close');
-        },
-    };
+/** The site of a host that was down (see {@link deadPort}) coming back up at the same address. */
+export function startServerAt(port: number, handler: Handler): Promise<TestServer> {
+    return startServer(handler, port);
 }
 
 /**

@@ -24,9 +24,13 @@ export interface TestServer {
     close(): Promise<void>;
 }
 
-/** A real `node:http` server on 127.0.0.1 with an ephemeral port, recording every request. */
+/**
+ * A real `node:http` server on 127.0.0.1, recording every request; on an ephemeral port unless
+ * `port` is given (a host that was down coming back up at the same address).
+ */
 export async function startServer(
     handler: (request: SeenRequest, response: ServerResponse) => void | Promise<void>,
+    port = 0,
 ): Promise<TestServer> {
     const seen: SeenRequest[] = [];
     const server = createServer(async (req, res) => {
@@ -47,13 +51,13 @@ export async function startServer(
             res.end(String(error));
         }
     });
-    server.listen(0, '127.0.0.1');
+    server.listen(port, '127.0.0.1');
     await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
+    const bound = (server.address() as AddressInfo).port;
     return {
-        url: `http://127.0.0.1:${port}`,
-        host: `127.0.0.1:${port}`,
-        otherHostUrl: `http://localhost:${port}`,
+        url: `http://127.0.0.1:${bound}`,
+        host: `127.0.0.1:${bound}`,
+        otherHostUrl: `http://localhost:${bound}`,
         seen,
         close: async () => {
             server.closeAllConnections();
