@@ -83,6 +83,14 @@ export interface ManagedSessionsOptions {
      * @default true
      */
     adaptiveLifetime?: boolean;
+    /**
+     * Seconds a user hook (`params()`, `initSession()`, `processRequest()`, `check()`, the proxy's
+     * `newUrlFunction`) may take before it counts as failed: an init that exceeds it counts
+     * `init/failed`, a `processRequest()` or `check()` that exceeds it fails that attempt. A hook
+     * that never settles can then neither hang the crawl nor hold a session forever.
+     * @default 120
+     */
+    hookTimeoutSecs?: number;
     /** Seconds between two status lines per pool in the crawler's log; 0 turns them off. @default 60 */
     statusIntervalSecs?: number;
     /**
@@ -172,6 +180,7 @@ const optionsSchema = z.strictObject(
             .optional(),
         persistState: persistStateSchema.default({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
         adaptiveLifetime: bool().default(true),
+        hookTimeoutSecs: positive().default(120),
         statusIntervalSecs: delay().default(60),
         // No zod default: `undefined` means true, so resolved options keep their documented shape.
         report: bool().optional(),

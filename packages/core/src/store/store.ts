@@ -66,6 +66,14 @@ export interface StoreConnection {
     readonly keepsSessions: boolean;
     createPool(id: string, options: ResolvedPoolOptions, host: PoolHost): PoolBackend;
     /**
+     * The shared number N of the pool id `host[N]` for one distinct `userData.sessionParams`
+     * (identified by `fingerprint`, a stable hash of the params) on `host`, allocating the next free
+     * number atomically. Every process sharing the store, and every later run, then pairs the same
+     * params with the same pool. Stores that keep no sessions omit it: the engine numbers params
+     * itself and keeps the pairing in its persisted record.
+     */
+    paramsIndex?(host: string, fingerprint: string): Promise<number>;
+    /**
      * Finishes pending writes and closes the connections. Called once, after every pool closed;
      * must leave no open handle or timer behind.
      */
