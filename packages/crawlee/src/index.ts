@@ -19,6 +19,7 @@ export {
     SessionConfig,
     type SessionConfigContext,
     SessionConfigRegistry,
+    type SessionConfigRule,
     SessionControlError,
     SessionDownloadError,
     type SessionResponse,
