@@ -20,7 +20,8 @@ import { assertIncognitoPages, BrowserSessions } from './browser/browser-session
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError, SessionRotationsExhaustedError } from './errors.js';
 import { type SessionReportOptions, writeSessionReport } from './html-report.js';
-import { downloadAsSession, sendSessionRequest, toSessionResponse } from './http/session-request.js';
+import { toSessionResponse } from './http/response.js';
+import { downloadAsSession, sendSessionRequest } from './http/session-request.js';
 import { discardBody, readBody, readNavigation } from './navigation.js';
 import { StatePersistence } from './persistence.js';
 import { formatStatusLine, formatSummary } from './report.js';

@@ -1,5 +1,6 @@
 import { type BaseHttpClient, type HttpRequestOptions, processHttpRequestOptions, type Session } from '@crawlee/core';
 import type { SessionResponse } from '@managed-sessions/core';
+import { type ClientResponse, completeResponse, toSessionResponse } from './response.js';
 
 /** One HTTP request made as a session: its cookies, its sticky proxy, its header fingerprint. */
 export interface SessionRequestOptions {
@@ -28,7 +29,7 @@ export interface SessionRequestOptions {
 export async function sendSessionRequest(
     httpClient: BaseHttpClient,
     options: SessionRequestOptions,
-): Promise<Awaited<ReturnType<BaseHttpClient['sendRequest']>>> {
+): Promise<ClientResponse> {
     const { session, extra = {} } = options;
     const url = String(extra.url ?? options.url);
     const headers: Record<string, string> = { ...options.headers, ...(extra.headers as Record<string, string>) };
@@ -68,7 +69,7 @@ export async function sendSessionRequest(
             ...((extraHooks?.beforeRedirect as unknown[]) ?? []),
         ],
     };
-    const response = await httpClient.sendRequest(request);
+    const response = completeResponse(await httpClient.sendRequest(request));
     session.setCookiesFromResponse(response as unknown as RedirectLike);
     return response;
 }
@@ -84,23 +85,6 @@ export async function downloadAsSession(
     options: SessionRequestOptions,
 ): Promise<SessionResponse> {
     return toSessionResponse(await sendSessionRequest(httpClient, options));
-}
-
-/** What checks see of a response: its body as text, whatever `responseType` parsed it into. */
-export function toSessionResponse(response: Awaited<ReturnType<BaseHttpClient['sendRequest']>>): SessionResponse {
-    return {
-        url: response.url,
-        statusCode: response.statusCode,
-        headers: response.headers as SessionResponse['headers'],
-        body: bodyText(response as { body: unknown; rawBody?: unknown }),
-    };
-}
-
-function bodyText({ body, rawBody }: { body: unknown; rawBody?: unknown }): string {
-    if (typeof body === 'string') return body;
-    if (Buffer.isBuffer(rawBody)) return rawBody.toString();
-    if (Buffer.isBuffer(body)) return body.toString();
-    return body === undefined || body === null ? '' : (JSON.stringify(body) ?? '');
 }
 
 /** Adds the session's cookies to a Cookie header the request may already carry (request cookies win). */
