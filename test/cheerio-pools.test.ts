@@ -373,6 +373,51 @@ describe('pools (CheerioCrawler)', () => {
         expect(await queueCounts(crawler)).toEqual({ added: 4, handled: 4, failed: 0, pending: 0 });
     });
 
+    it('super.check() inside locationCheck() is the base check (401/403/429), not a loop back into locationCheck()', async () => {
+        const server = await serve(
+            sidSite((request, response, sid) => {
+                if (request.path === '/banned' && sid === 's1') html(response, 'banned', 403);
+                else html(response, `<p id="sid">${sid}</p><span id="zip">10001</span>`);
+                return true;
+            }),
+        );
+        const calls: string[] = [];
+        class Located extends LocationSessionConfig {
+            override locationParams(): InitRequest {
+                return { url: `${server.url}/` };
+            }
+            override async locationCheck(
+                response: SessionResponse,
+                request: Request,
+                session: Session,
+                location: Location,
+            ) {
+                calls.push(`${isSessionInitRequest(request) ? 'init' : 'use'} ${response.statusCode}`);
+                // Both the sync and the awaited form of super.check() must reach SessionConfig's check.
+                const base = (await super.check(response, request, session)) && super.check(response, request, session);
+                return base === true && (isSessionInitRequest(request) || response.body.includes(location.postalCode!));
+            }
+        }
+        const registry = new SessionConfigRegistry();
+        registry.register(Located, { include: '' });
+        const { crawler, handled } = cheerio({ maxRequestRetries: 1 });
+        const sessions = attachManagedSessions(crawler, {
+            poolSize: 1,
+            registry,
+            location: { postalCode: '10001' },
+            statusIntervalSecs: 0,
+        });
+        await crawler.run([`${server.url}/banned`]);
+
+        expect(calls).toEqual(['init 200', 'use 403', 'init 200', 'use 200']);
+        expect(handled.map((h) => h.sid)).toEqual(['s2']);
+        expect(sessions.stats).toEqual({
+            'sessions/init/check-passed': 2,
+            'sessions/use/check-failed': 1,
+            'sessions/use/check-passed': 1,
+        });
+    });
+
     it('stops with unsupported_set_location when a plain SessionConfig meets a location', async () => {
         const server = await serve(sidSite());
         const { crawler, handled, lines } = cheerio({ maxRequestRetries: 0 });

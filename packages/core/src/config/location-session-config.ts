@@ -1,7 +1,16 @@
 import type { Request, Session } from '@crawlee/core';
 import { locationOf, markDefaultHook } from '../init/params.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
-import { SessionConfig } from './session-config.js';
+import { SessionConfig, type SessionConfigContext } from './session-config.js';
+
+/**
+ * Requests whose overridden `locationCheck()` is running, with how many runs. While one runs,
+ * `check()` on that request is the base check: a `super.check()` inside `locationCheck()` must not
+ * route back into `locationCheck()` (which recursed without end).
+ */
+const inLocationCheck = new WeakMap<Request, number>();
+
+type LocationCheck = LocationSessionConfig['locationCheck'];
 
 /**
  * A session config that can set a location on the site. For requests that have a location
@@ -20,6 +29,33 @@ import { SessionConfig } from './session-config.js';
  * }
  */
 export class LocationSessionConfig extends SessionConfig {
+    constructor(context: SessionConfigContext) {
+        super(context);
+        const own = this.locationCheck;
+        // An overridden locationCheck() is marked while it runs, however it is called (by the engine or by check()).
+        if (own !== LocationSessionConfig.prototype.locationCheck) {
+            const marked: LocationCheck = (response, request, session, location) => {
+                inLocationCheck.set(request, (inLocationCheck.get(request) ?? 0) + 1);
+                const done = () => {
+                    const runs = (inLocationCheck.get(request) ?? 1) - 1;
+                    if (runs > 0) inLocationCheck.set(request, runs);
+                    else inLocationCheck.delete(request);
+                };
+                let result: ReturnType<LocationCheck>;
+                try {
+                    result = own.call(this, response, request, session, location);
+                } catch (error) {
+                    done();
+                    throw error;
+                }
+                if (result instanceof Promise) return result.finally(done);
+                done();
+                return result;
+            };
+            this.locationCheck = marked;
+        }
+    }
+
     /**
      * The init request that sets `location`. Override it: left as is, a request with a location
      * stops the crawl with `unsupported_set_location`.
@@ -41,9 +77,12 @@ export class LocationSessionConfig extends SessionConfig {
         return super.check(response, request, session);
     }
 
-    /** Routes located requests to `locationCheck()`, for code that calls `check()` itself. */
+    /**
+     * Routes located requests to `locationCheck()`, for code that calls `check()` itself. Inside
+     * `locationCheck()` (`super.check()`), it is `SessionConfig`'s check: the status-code test.
+     */
     override check(response: SessionResponse, request: Request, session: Session): boolean | Promise<boolean> {
-        const location = locationOf(this, request);
+        const location = inLocationCheck.has(request) ? undefined : locationOf(this, request);
         return location
             ? this.locationCheck(response, request, session, location)
             : super.check(response, request, session);
