@@ -2,6 +2,8 @@
  * The crawls of benchmarks 2 and 3, run inside a crawler worker process (crawl-worker.ts) against
  * a demo shop in another process (site-worker.ts), so `process.cpuUsage()` here is the crawler's.
  */
+import { Agent, createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CheerioCrawler } from '@crawlee/cheerio';
 import { Configuration, Log, LogLevel, type Request, Session, SessionError, type SessionPool } from '@crawlee/core';
 import { MemoryStorage } from '@crawlee/memory-storage';
@@ -27,6 +29,8 @@ export interface CrawlResult {
     stats?: Record<string, number>;
     /** The lifetime each pool learned (option `adaptiveLifetime`), for plugin variants. */
     learned?: unknown[];
+    /** With `randomBans`: expired pages the ban front served (every request after a session's ban). */
+    bannedPages?: number;
 }
 
 const quiet = () => new Log({ level: LogLevel.OFF });
@@ -120,6 +124,8 @@ export interface BanCrawlArgs {
     concurrency: number;
     poolSize: number;
     variant: BanVariant;
+    /** Crawl through a {@link startBanFront} that bans sessions at random (chance `rate` per page). */
+    randomBans?: { rate: number; seed: number };
 }
 
 /** Crawlee 3 counts session rotations as retries too, and here they are routine: leave room. */
@@ -185,8 +191,92 @@ async function visitHome(siteUrl: string, session: Session): Promise<void> {
     }
 }
 
+/**
+ * A front to the shop on another port of 127.0.0.1 that bans sessions at random, as sites that ban
+ * on a risk score do: each product page of a live session bans it with chance `rate`, and from then
+ * on every product page of that session is the shop's expired page (status 200). Nothing about the
+ * lifetimes repeats (they are geometric, mean 1/rate pages), so a lifetime learned from them is a
+ * fluke. Every request still goes to the shop, so its counters stay the count of HTTP requests.
+ *
+ * Each session's lifetime is drawn, in the order sessions first show up, from a PRNG seeded with
+ * `seed`: crawls compared with the same seed meet (nearly) the same lifetimes, which takes most of
+ * the chance out of their difference.
+ */
+export async function startBanFront(shopUrl: string, rate: number, seed: number) {
+    const shop = new URL(shopUrl);
+    const agent = new Agent({ keepAlive: true });
+    const random = parkMiller(seed);
+    /** Pages each session may still serve; 0: banned. */
+    const left = new Map<string, number>();
+    let bannedPages = 0;
+    const server = createServer((req, res) => {
+        const forward = httpRequest(
+            { host: shop.hostname, port: shop.port, method: req.method, path: req.url, headers: req.headers, agent },
+            (upstream) => {
+                const sid = /(?:^|;\s*)sid=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+                const page = upstream.statusCode === 200 && req.url?.startsWith('/product/') && sid !== undefined;
+                if (page && !left.has(sid)) {
+                    let lifetime = 0;
+                    while (random() >= rate) lifetime++;
+                    left.set(sid, lifetime);
+                }
+                if (page && left.get(sid) === 0) {
+                    bannedPages++;
+                    upstream.resume();
+                    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+                    res.end('<!doctype html><title>Session expired</title><h1 id="expired">Session expired</h1>');
+                    return;
+                }
+                if (page) left.set(sid, left.get(sid)! - 1);
+                res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+                upstream.pipe(res);
+            },
+        );
+        forward.on('error', () => res.destroy());
+        req.pipe(forward);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        get bannedPages() {
+            return bannedPages;
+        },
+        async close() {
+            server.closeAllConnections();
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+            agent.destroy();
+        },
+    };
+}
+
+/** Park–Miller minimal standard PRNG in [0, 1). */
+function parkMiller(seed: number): () => number {
+    let state = seed % 2147483647 || 1;
+    return () => {
+        state = (state * 48271) % 2147483647;
+        return (state - 1) / 2147483646;
+    };
+}
+
 /** The plugin with {@link ShopSessions}; `plugin` is every default, the others change one option. */
-async function pluginCrawl({ siteUrl, products, concurrency, poolSize, variant }: BanCrawlArgs): Promise<CrawlResult> {
+async function pluginCrawl(args: BanCrawlArgs): Promise<CrawlResult> {
+    if (!args.randomBans) return pluginCrawlOf(args);
+    const front = await startBanFront(args.siteUrl, args.randomBans.rate, args.randomBans.seed);
+    try {
+        const result = await pluginCrawlOf({ ...args, siteUrl: front.url });
+        return { ...result, bannedPages: front.bannedPages };
+    } finally {
+        await front.close();
+    }
+}
+
+async function pluginCrawlOf({
+    siteUrl,
+    products,
+    concurrency,
+    poolSize,
+    variant,
+}: BanCrawlArgs): Promise<CrawlResult> {
     let pages = 0;
     const crawler = new CheerioCrawler(
         {
