@@ -1,5 +1,5 @@
 import { CheerioCrawler } from '@crawlee/cheerio';
-import type { Request, Session } from '@crawlee/core';
+import { type Request, type Session, SessionError } from '@crawlee/core';
 import {
     attachManagedSessions,
     CloseCrawlerError,
@@ -8,9 +8,12 @@ import {
     type ManagedSessionsOptions,
     NoSessionAvailableError,
     type RequestOverrides,
+    SessionCheckFailedError,
     SessionConfig,
     SessionConfigRegistry,
+    SessionDownloadError,
     type SessionResponse,
+    SessionRotationsExhaustedError,
 } from '@managed-sessions/crawlee';
 import { describe, expect, it } from 'vitest';
 import { captureLog, queueCounts, testConfig } from './support/crawlee.js';
@@ -182,6 +185,55 @@ describe('checks and rotation (CheerioCrawler)', () => {
             expect(lines.filter((line) => line.includes('Session check failed for'))).toHaveLength(1);
         },
     );
+
+    it('the final error after maxSessionRotations is still the session error class, and says the rotations ran out', async () => {
+        const server = await serve(
+            sidSite((request, response) => {
+                if (request.path === '/403') html(response, 'banned', 403);
+                else html(response, 'origin down', 520);
+                return true;
+            }),
+        );
+        const errors: Error[] = [];
+        const { crawler } = cheerio({
+            maxRequestRetries: 5,
+            maxSessionRotations: 1,
+            failedRequestHandler: (_context, error) => void errors.push(error),
+        });
+        attach(crawler);
+        await crawler.run([`${server.url}/403`, `${server.url}/520`]);
+
+        expect(errors).toHaveLength(2);
+        const [check, download] = errors;
+        // What a failedRequestHandler tests for keeps working on the last attempt's error.
+        for (const error of errors) {
+            expect(error).toBeInstanceOf(SessionError);
+            expect(error).toBeInstanceOf(SessionRotationsExhaustedError);
+            expect(error.name).toBe('SessionRotationsExhaustedError');
+            expect(error.stack).toMatch(/^SessionRotationsExhaustedError: /);
+            expect((error as SessionRotationsExhaustedError).maxSessionRotations).toBe(1);
+        }
+        expect(check).toBeInstanceOf(SessionCheckFailedError);
+        expect(check).not.toBeInstanceOf(SessionDownloadError);
+        expect(check).toMatchObject({ url: `${server.url}/403`, pool: server.host, statusCode: 403 });
+        expect(check!.cause).toBeInstanceOf(SessionCheckFailedError);
+        expect(check!.message).toBe(
+            `Session check failed for ${server.url}/403 (pool ${server.host}, status 403). Session errors used up ` +
+                'maxSessionRotations (1) and the request failed: every attempt got a different session. If the site ' +
+                'rejects them all, fix the init or check() for this pool; otherwise raise maxSessionRotations in the ' +
+                'crawler options.',
+        );
+        expect(download).toBeInstanceOf(SessionDownloadError);
+        expect(download).toMatchObject({ url: `${server.url}/520`, pool: server.host, reason: 'status 520' });
+        expect(download!.message).toBe(
+            `Download error for ${server.url}/520 (pool ${server.host}): status 520. Session errors used up ` +
+                'maxSessionRotations (1) and the request failed: every attempt got a different session. If the site ' +
+                'rejects them all, fix the init or check() for this pool; otherwise raise maxSessionRotations in the ' +
+                'crawler options.',
+        );
+        // Two attempts each (one rotation), each on its own session.
+        expect(sidsSeen(server, isPage)).toEqual(['s1', 's2', 's3', 's4']);
+    });
 
     it('check() throwing counts use/check-error and discards the session', async () => {
         const server = await serve(sidSite());

@@ -18,7 +18,7 @@ import {
 } from '@managed-sessions/core';
 import { assertIncognitoPages, BrowserSessions } from './browser/browser-sessions.js';
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
-import { isNetworkError, SessionRotationsExhaustedError } from './errors.js';
+import { isNetworkError, rotationsExhausted } from './errors.js';
 import { type SessionReportOptions, writeSessionReport } from './html-report.js';
 import { toSessionResponse } from './http/response.js';
 import { downloadAsSession, sendSessionRequest } from './http/session-request.js';
@@ -322,12 +322,16 @@ class CrawlerSessions {
         return error;
     }
 
-    /** On the last rotation Crawlee will not retry: say so instead of promising another session. */
+    /**
+     * On the last rotation Crawlee will not retry: say so instead of promising another session. The
+     * error stays a `SessionError` of the same class: Crawlee fails it at once, as it does any
+     * `SessionError` once `sessionRotationCount` reached `maxSessionRotations` (`_canRequestBeRetried`).
+     */
     #lastRotation(error: SessionCheckFailedError | SessionDownloadError, attempt: Attempt): Error {
         const request = attempt.lease.request;
         const max = this.#crawler.maxSessionRotations;
         if (typeof max !== 'number' || (request.sessionRotationCount ?? 0) < max) return error;
-        return new SessionRotationsExhaustedError(request.url, attempt.lease.poolId, max, error);
+        return rotationsExhausted(error, max);
     }
 
     /**

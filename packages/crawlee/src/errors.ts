@@ -1,5 +1,5 @@
-import { NonRetryableError } from '@crawlee/core';
-import { type SessionCheckFailedError, SessionDownloadError } from '@managed-sessions/core';
+import { SessionError } from '@crawlee/core';
+import { SessionCheckFailedError, SessionDownloadError } from '@managed-sessions/core';
 
 /** Error codes of network and proxy failures that count against the session (`maxErrors`). */
 const NETWORK_CODES = new Set([
@@ -43,29 +43,85 @@ export function isNetworkError(error: unknown): boolean {
     return false;
 }
 
+const EXHAUSTED = Symbol('managed-sessions.rotationsExhausted');
+
 /**
- * The last session error of a request whose session rotations ran out: Crawlee will not retry it,
- * so the message says so, names the option, and does not promise another session.
+ * The final error of a request whose session rotations ran out. It is the last attempt's own error
+ * class, {@link SessionCheckFailedError} or {@link SessionDownloadError} (so still Crawlee's
+ * `SessionError`, and `instanceof` tests in a `failedRequestHandler` keep working), with a message
+ * that says Crawlee will not retry it and names the option to raise. `cause` is the last attempt's
+ * original error.
+ *
+ * `error instanceof SessionRotationsExhaustedError` is true for it; the class itself is never
+ * constructed (its instances are made by the adapter).
+ *
+ * @example
+ * failedRequestHandler({ request }, error) {
+ *     if (error instanceof SessionRotationsExhaustedError) log.warning(`no session worked for ${request.url}`);
+ *     if (error instanceof SessionCheckFailedError) … // also true for a check failure that ran out of rotations
+ * }
  */
-export class SessionRotationsExhaustedError extends NonRetryableError {
+export abstract class SessionRotationsExhaustedError extends SessionError {
+    declare readonly url: string;
+    declare readonly pool: string;
+    /** The crawler's `maxSessionRotations` that ran out. */
+    declare readonly maxSessionRotations: number;
+    declare readonly code: SessionCheckFailedError['code'] | SessionDownloadError['code'];
+
+    static override [Symbol.hasInstance](value: unknown): boolean {
+        return value instanceof Error && (value as unknown as Record<symbol, unknown>)[EXHAUSTED] === true;
+    }
+}
+
+class CheckFailedRotationsExhausted extends SessionCheckFailedError {
     override name = 'SessionRotationsExhaustedError';
-    readonly code = 'ERR_SESSION_ROTATIONS_EXHAUSTED' as const;
 
     constructor(
-        readonly url: string,
-        readonly pool: string,
         readonly maxSessionRotations: number,
-        lastError: SessionCheckFailedError | SessionDownloadError,
+        last: SessionCheckFailedError,
     ) {
-        const what =
-            lastError instanceof SessionDownloadError
-                ? `Download error for ${url} (pool ${pool}): ${lastError.reason}`
-                : `Session check failed for ${url} (pool ${pool}, status ${lastError.statusCode})`;
-        super(
-            `${what}. Session errors used up maxSessionRotations (${maxSessionRotations}) and the request failed: ` +
-                'every attempt got a different session. If the site rejects them all, fix the init or check() for ' +
-                'this pool; otherwise raise maxSessionRotations in the crawler options.',
-        );
-        this.cause = lastError;
+        super(last.url, last.pool, last.statusCode);
+        exhausted(this, last, `Session check failed for ${last.url} (pool ${last.pool}, status ${last.statusCode})`);
     }
+}
+
+class DownloadRotationsExhausted extends SessionDownloadError {
+    override name = 'SessionRotationsExhaustedError';
+
+    constructor(
+        readonly maxSessionRotations: number,
+        last: SessionDownloadError,
+    ) {
+        super(last.url, last.pool, last.reason, { cause: last });
+        exhausted(this, last, `Download error for ${last.url} (pool ${last.pool}): ${last.reason}`);
+    }
+}
+
+function exhausted(
+    error: (CheckFailedRotationsExhausted | DownloadRotationsExhausted) & Error,
+    last: Error,
+    what: string,
+): void {
+    Object.defineProperty(error, EXHAUSTED, { value: true });
+    error.cause = last;
+    error.message =
+        `${what}. Session errors used up maxSessionRotations (${error.maxSessionRotations}) and the request failed: ` +
+        'every attempt got a different session. If the site rejects them all, fix the init or check() for ' +
+        'this pool; otherwise raise maxSessionRotations in the crawler options.';
+    // The stack was captured with the base class's message and name: its first line says what it is now.
+    const frames = error.stack?.split('\n').slice(1).join('\n');
+    error.stack = `${error.name}: ${error.message}${frames ? `\n${frames}` : ''}`;
+}
+
+/**
+ * The error a request fails with once `maxSessionRotations` ran out: the last session error, as the same
+ * class, with a message that does not promise another session.
+ */
+export function rotationsExhausted(
+    last: SessionCheckFailedError | SessionDownloadError,
+    maxSessionRotations: number,
+): SessionCheckFailedError | SessionDownloadError {
+    return last instanceof SessionDownloadError
+        ? new DownloadRotationsExhausted(maxSessionRotations, last)
+        : new CheckFailedRotationsExhausted(maxSessionRotations, last);
 }
