@@ -4,10 +4,8 @@ import type { TargetUrl } from './target-url.js';
 /** Includes must name a host (or be `''`); excludes may constrain only a path, query or fragment. */
 export type PatternRole = 'include' | 'exclude';
 
-type TextMatcher = (text: string) => boolean;
-
 /** How a pattern's host relates to the URL hosts it matches. */
-type HostMode = 'exact' | 'www' | 'subdomains';
+export type HostMode = 'exact' | 'www' | 'subdomains';
 
 interface PatternParts {
     source: string;
@@ -15,9 +13,9 @@ interface PatternParts {
     hostname: string | undefined;
     port: string;
     hostMode: HostMode;
-    path: TextMatcher | undefined;
-    query: ReadonlyArray<readonly [string, readonly TextMatcher[]]> | undefined;
-    fragment: TextMatcher | undefined;
+    path: TextPattern | undefined;
+    query: ReadonlyArray<readonly [string, readonly TextPattern[]]> | undefined;
+    fragment: TextPattern | undefined;
     specificity: readonly number[];
 }
 
@@ -57,25 +55,31 @@ export class UrlPattern {
      * characters, anchored fragment, explicit port, scheme.
      */
     readonly specificity: readonly number[];
-    readonly #scheme: string | undefined;
-    readonly #port: string;
-    readonly #hostMode: HostMode;
+    /** The lowercase scheme a URL must have, or `undefined` for any. */
+    readonly scheme: string | undefined;
+    /** The port a URL must have (`''`: the scheme's default); checked only when there is a hostname. */
+    readonly port: string;
+    readonly hostMode: HostMode;
+    /** The path a URL must have, or `undefined` for any. */
+    readonly path: TextPattern | undefined;
+    /** Whether the pattern constrains the query or the fragment ({@link matchesQueryAndFragment}). */
+    readonly hasQueryOrFragment: boolean;
     readonly #dotHostname: string;
     readonly #wwwHostname: string;
-    readonly #path: TextMatcher | undefined;
-    readonly #query: ReadonlyArray<readonly [string, readonly TextMatcher[]]> | undefined;
-    readonly #fragment: TextMatcher | undefined;
+    readonly #query: ReadonlyArray<readonly [string, readonly TextPattern[]]> | undefined;
+    readonly #fragment: TextPattern | undefined;
 
     private constructor(parts: PatternParts) {
         this.source = parts.source;
         this.hostname = parts.hostname;
         this.specificity = parts.specificity;
-        this.#scheme = parts.scheme;
-        this.#port = parts.port;
-        this.#hostMode = parts.hostMode;
+        this.scheme = parts.scheme;
+        this.port = parts.port;
+        this.hostMode = parts.hostMode;
+        this.path = parts.path;
+        this.hasQueryOrFragment = parts.query !== undefined || parts.fragment !== undefined;
         this.#dotHostname = `.${parts.hostname}`;
         this.#wwwHostname = `www.${parts.hostname}`;
-        this.#path = parts.path;
         this.#query = parts.query;
         this.#fragment = parts.fragment;
     }
@@ -140,9 +144,9 @@ export class UrlPattern {
             hostname,
             port,
             hostMode,
-            path: path?.matcher,
+            path: path?.pattern,
             query,
-            fragment: fragment?.matcher,
+            fragment: fragment?.pattern,
             specificity: [
                 hostname === undefined ? 0 : hostname.split('.').length,
                 path?.literalLength ?? 0,
@@ -158,15 +162,20 @@ export class UrlPattern {
 
     /** Whether `url` matches this pattern. */
     matches(url: TargetUrl): boolean {
-        if (this.#scheme !== undefined && url.scheme !== this.#scheme) return false;
-        if (this.hostname !== undefined && (url.port !== this.#port || !this.#matchesHost(url.hostname))) return false;
-        if (this.#path !== undefined && !this.#path(url.path)) return false;
-        if (this.#fragment !== undefined && !this.#fragment(url.fragment)) return false;
+        if (this.scheme !== undefined && url.scheme !== this.scheme) return false;
+        if (this.hostname !== undefined && (url.port !== this.port || !this.#matchesHost(url.hostname))) return false;
+        if (this.path !== undefined && !this.path.test(url.path)) return false;
+        return !this.hasQueryOrFragment || this.matchesQueryAndFragment(url);
+    }
+
+    /** Whether the query and the fragment of `url` match this pattern's (scheme, host and path not checked). */
+    matchesQueryAndFragment(url: TargetUrl): boolean {
+        if (this.#fragment !== undefined && !this.#fragment.test(url.fragment)) return false;
         if (this.#query !== undefined) {
             const query = url.query;
             for (const [name, alternatives] of this.#query) {
                 const values = query.get(name);
-                if (values === undefined || !values.some((value) => alternatives.some((match) => match(value)))) {
+                if (values === undefined || !values.some((value) => alternatives.some((match) => match.test(value)))) {
                     return false;
                 }
             }
@@ -176,8 +185,8 @@ export class UrlPattern {
 
     #matchesHost(hostname: string): boolean {
         if (hostname === this.hostname) return true;
-        if (this.#hostMode === 'subdomains') return hostname.endsWith(this.#dotHostname);
-        return this.#hostMode === 'www' && hostname === this.#wwwHostname;
+        if (this.hostMode === 'subdomains') return hostname.endsWith(this.#dotHostname);
+        return this.hostMode === 'www' && hostname === this.#wwwHostname;
     }
 }
 
@@ -239,10 +248,10 @@ function parseHost(
 function parseQuery(
     queryText: string,
     fail: (problem: string) => never,
-): ReadonlyArray<readonly [string, readonly TextMatcher[]]> | undefined {
+): ReadonlyArray<readonly [string, readonly TextPattern[]]> | undefined {
     // url-matcher reads `?*` as "any query": a wildcard name it drops.
     if (queryText === '' || queryText === '*') return undefined;
-    const alternativesByName = new Map<string, TextMatcher[]>();
+    const alternativesByName = new Map<string, TextPattern[]>();
     for (const [rawName, value] of new URLSearchParams(queryText)) {
         const name = rawName.toLowerCase();
         if (name === '') fail("has a query parameter without a name; write it as 'name=value'.");
@@ -253,7 +262,7 @@ function parseQuery(
             );
         }
         const alternatives = alternativesByName.get(name) ?? [];
-        alternatives.push(textMatcher(value.toLowerCase(), true));
+        alternatives.push(new TextPattern(value.toLowerCase(), true));
         alternativesByName.set(name, alternatives);
     }
     return alternativesByName.size === 0 ? undefined : [...alternativesByName];
@@ -263,18 +272,42 @@ function parseQuery(
 function anchoredText(
     text: string,
     normalize: (body: string) => string,
-): { matcher: TextMatcher; literalLength: number; anchored: boolean } {
+): { pattern: TextPattern; literalLength: number; anchored: boolean } {
     const anchored = text.endsWith('|');
     const literal = normalize(anchored ? text.slice(0, -1) : text).toLowerCase();
-    return { matcher: textMatcher(literal, anchored), literalLength: literal.replaceAll('*', '').length, anchored };
+    return { pattern: new TextPattern(literal, anchored), literalLength: literal.replaceAll('*', '').length, anchored };
 }
 
-function textMatcher(literal: string, anchored: boolean): TextMatcher {
-    if (!literal.includes('*')) return anchored ? (text) => text === literal : (text) => text.startsWith(literal);
-    // Runs of `*` collapse so that `a**b` cannot backtrack more than `a*b`.
-    const source = literal.replace(/\*+/g, '*').split('*').map(escapeRegExp).join('.*');
-    const regExp = new RegExp(`^${source}${anchored ? '$' : ''}`, 's');
-    return (text) => regExp.test(text);
+/**
+ * A lowercase path, fragment or query value pattern: a prefix (or, anchored, the whole text) with
+ * `*` matching any run of characters. Plain fields rather than a closure, so that the registry can
+ * copy the common literal case into its own entries.
+ */
+export class TextPattern {
+    /** The text to compare with when there is no `*`; `undefined` when {@link regExp} decides. */
+    readonly literal: string | undefined;
+    /** Whether the text must end where the pattern ends (`|`), not merely start with it. */
+    readonly anchored: boolean;
+    /** The compiled pattern when it has a `*`. */
+    readonly regExp: RegExp | undefined;
+
+    constructor(text: string, anchored: boolean) {
+        this.anchored = anchored;
+        if (!text.includes('*')) {
+            this.literal = text;
+            this.regExp = undefined;
+        } else {
+            this.literal = undefined;
+            // Runs of `*` collapse so that `a**b` cannot backtrack more than `a*b`.
+            const source = text.replace(/\*+/g, '*').split('*').map(escapeRegExp).join('.*');
+            this.regExp = new RegExp(`^${source}${anchored ? '$' : ''}`, 's');
+        }
+    }
+
+    test(text: string): boolean {
+        if (this.literal === undefined) return this.regExp!.test(text);
+        return this.anchored ? text === this.literal : text.startsWith(this.literal);
+    }
 }
 
 function escapeRegExp(text: string): string {

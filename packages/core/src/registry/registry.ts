@@ -1,22 +1,11 @@
 import { SessionConfig } from '../config/session-config.js';
 import { domainKey, hasRegistrableDomain, isIpHostname, parentKeys } from './domain-key.js';
+import { Bucket, RuleEntry } from './entry.js';
 import { UrlPattern } from './pattern.js';
 import { type CompiledRule, compileRule, type SessionConfigRule } from './rule.js';
 import { TargetUrl } from './target-url.js';
 
 export type { SessionConfigRule } from './rule.js';
-
-/** One include pattern of one rule: the unit that is indexed and ranked. */
-interface Entry {
-    readonly cls: typeof SessionConfig;
-    readonly priority: number;
-    readonly specificity: readonly number[];
-    /** Registration order: later registrations win ties. */
-    readonly order: number;
-    readonly include: UrlPattern;
-    readonly excludes: readonly UrlPattern[];
-    readonly insteadOf: typeof SessionConfig | undefined;
-}
 
 /**
  * Maps URLs to session config classes through url-matcher patterns, like scrapy-zyte-api's
@@ -64,10 +53,10 @@ interface Entry {
  * registry.configFor('https://blog.example/'); // SessionConfig
  */
 export class SessionConfigRegistry {
-    /** Entries with a host, by `domainKey()`; each array sorted best first. */
-    readonly #byDomain = new Map<string, Entry[]>();
-    /** Entries whose include matches any host (`''`), sorted best first. */
-    readonly #universal: Entry[] = [];
+    /** Entries with a host, by `domainKey()`. */
+    readonly #byDomain = new Map<string, Bucket>();
+    /** Entries whose include matches any host (`''`). */
+    readonly #universal = new Bucket('');
     /** Classes some rule replaces. */
     readonly #replaced = new Set<typeof SessionConfig>();
     /** Whether a pattern is filed under a host without a registrable domain (`localhost`, `co.uk`). */
@@ -105,15 +94,13 @@ export class SessionConfigRegistry {
      */
     configFor(url: string): typeof SessionConfig {
         const target = TargetUrl.parse(url);
-        const buckets = this.#bucketsFor(target.hostname);
-        let best: Entry | undefined;
-        for (const bucket of buckets) best = bestMatch(bucket, target, best, undefined);
+        const key = target.hostname === '' ? undefined : domainKey(target.hostname);
         // The seed entry matches every URL, so `best` is always set.
-        let cls = best!.cls;
+        let cls = this.#best(target, key, undefined)!.cls;
+        if (this.#replaced.size === 0) return cls;
         let seen: Set<typeof SessionConfig> | undefined;
         while (this.#replaced.has(cls)) {
-            let replacement: Entry | undefined;
-            for (const bucket of buckets) replacement = bestMatch(bucket, target, replacement, cls);
+            const replacement = this.#best(target, key, cls);
             seen ??= new Set([cls]);
             if (replacement === undefined || seen.has(replacement.cls)) break;
             cls = replacement.cls;
@@ -122,51 +109,58 @@ export class SessionConfigRegistry {
         return cls;
     }
 
-    #add(rule: CompiledRule): void {
-        const order = this.#nextOrder++;
-        for (const include of rule.includes) {
-            const entry: Entry = {
-                cls: rule.cls,
-                priority: rule.priority,
-                specificity: include.specificity,
-                order,
-                include,
-                excludes: rule.excludes,
-                insteadOf: rule.insteadOf,
-            };
-            const hostname = include.hostname;
-            if (hostname === undefined) {
-                insertSorted(this.#universal, entry);
-                continue;
-            }
-            const key = domainKey(hostname);
-            let bucket = this.#byDomain.get(key);
-            if (bucket === undefined) {
-                bucket = [];
-                this.#byDomain.set(key, bucket);
-            }
-            insertSorted(bucket, entry);
-            // Subdomains of such a host have keys of their own, so lookups must also visit parents.
-            if (!isIpHostname(hostname) && !hasRegistrableDomain(hostname)) this.#hasSuffixKeys = true;
-        }
-        if (rule.insteadOf !== undefined) this.#replaced.add(rule.insteadOf);
-    }
-
-    #bucketsFor(hostname: string): Entry[][] {
-        const buckets: Entry[][] = [];
-        if (hostname !== '') {
-            const key = domainKey(hostname);
+    /**
+     * The best entry that matches `target` (with `replacing`, among entries with `insteadOf:
+     * replacing`), visiting the buckets of `key`, its parents when some pattern is filed under a
+     * host without a registrable domain, and the universal one.
+     */
+    #best(
+        target: TargetUrl,
+        key: string | undefined,
+        replacing: typeof SessionConfig | undefined,
+    ): RuleEntry | undefined {
+        let best: RuleEntry | undefined;
+        if (key !== undefined) {
             const own = this.#byDomain.get(key);
-            if (own !== undefined) buckets.push(own);
+            if (own !== undefined) best = bestMatch(own.sorted(), target, best, replacing);
             if (this.#hasSuffixKeys) {
                 for (const parent of parentKeys(key)) {
                     const bucket = this.#byDomain.get(parent);
-                    if (bucket !== undefined) buckets.push(bucket);
+                    if (bucket !== undefined) best = bestMatch(bucket.sorted(), target, best, replacing);
                 }
             }
         }
-        buckets.push(this.#universal);
-        return buckets;
+        return bestMatch(this.#universal.sorted(), target, best, replacing);
+    }
+
+    #add(rule: CompiledRule): void {
+        const order = this.#nextOrder++;
+        for (const include of rule.includes) {
+            const hostname = include.hostname;
+            const key = hostname === undefined ? undefined : domainKey(hostname);
+            let bucket = key === undefined ? this.#universal : this.#byDomain.get(key);
+            if (bucket === undefined) {
+                bucket = new Bucket(key!);
+                this.#byDomain.set(key!, bucket);
+            }
+            const entry = new RuleEntry(
+                {
+                    cls: rule.cls,
+                    priority: rule.priority,
+                    order,
+                    include,
+                    excludes: rule.excludes,
+                    insteadOf: rule.insteadOf,
+                },
+                new Map(),
+            );
+            bucket.insert(entry, outranks);
+            // Subdomains of such a host have keys of their own, so lookups must also visit parents.
+            if (hostname !== undefined && !isIpHostname(hostname) && !hasRegistrableDomain(hostname)) {
+                this.#hasSuffixKeys = true;
+            }
+        }
+        if (rule.insteadOf !== undefined) this.#replaced.add(rule.insteadOf);
     }
 }
 
@@ -177,7 +171,7 @@ export class SessionConfigRegistry {
 export const sessionConfigRegistry: SessionConfigRegistry = new SessionConfigRegistry();
 
 /** Whether `a` ranks strictly above `b`: priority, then specificity, then later registration. */
-function outranks(a: Entry, b: Entry): boolean {
+function outranks(a: RuleEntry, b: RuleEntry): boolean {
     if (a.priority !== b.priority) return a.priority > b.priority;
     const length = Math.min(a.specificity.length, b.specificity.length);
     for (let i = 0; i < length; i++) {
@@ -188,33 +182,22 @@ function outranks(a: Entry, b: Entry): boolean {
     return a.order > b.order;
 }
 
-/** Inserts `entry` keeping `bucket` sorted best first (binary search: buckets can be large). */
-function insertSorted(bucket: Entry[], entry: Entry): void {
-    let low = 0;
-    let high = bucket.length;
-    while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (outranks(entry, bucket[middle]!)) high = middle;
-        else low = middle + 1;
-    }
-    bucket.splice(low, 0, entry);
-}
-
 /**
- * The best entry of `bucket` that matches `target` and outranks `current`, else `current`. With
- * `replacing`, only entries with `insteadOf: replacing` count.
+ * The best entry of `entries` (sorted best first) that matches `target` and outranks `current`,
+ * else `current`. With `replacing`, only entries with `insteadOf: replacing` count.
  */
 function bestMatch(
-    bucket: readonly Entry[],
+    entries: readonly RuleEntry[],
     target: TargetUrl,
-    current: Entry | undefined,
+    current: RuleEntry | undefined,
     replacing: typeof SessionConfig | undefined,
-): Entry | undefined {
-    for (const entry of bucket) {
+): RuleEntry | undefined {
+    for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i]!;
         // Sorted best first: nothing further down can beat `current`.
         if (current !== undefined && !outranks(entry, current)) break;
         if (replacing !== undefined && entry.insteadOf !== replacing) continue;
-        if (entry.include.matches(target) && !entry.excludes.some((exclude) => exclude.matches(target))) return entry;
+        if (entry.matches(target)) return entry;
     }
     return current;
 }
