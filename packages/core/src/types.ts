@@ -1,3 +1,5 @@
+import type { Page } from 'playwright-core';
+
 /**
  * A postal address that a location-aware session config sets on the site, e.g.
  * `{ addressCountry: 'US', postalCode: '10001' }`.
@@ -23,8 +25,20 @@ export interface InitRequest {
     /**
      * Browser crawlers only: open `url` in a page of the session (its cookies and proxy), then run this.
      * The page's content afterwards is the init response.
+     *
+     * `page` is Playwright's `Page` (a type from `playwright-core`, an optional peer dependency:
+     * projects without Playwright never call this and still compile).
+     *
+     * @example
+     * params: {
+     *     url: 'https://shop.example/',
+     *     pageActions: async (page) => {
+     *         await page.fill('#postal-code', '10001');
+     *         await page.click('button[type=submit]');
+     *     },
+     * }
      */
-    pageActions?: (page: unknown) => Promise<void>;
+    pageActions?: (page: Page) => Promise<void>;
 }
 
 /** What `SessionConfig.pool()` may return instead of a bare pool id. */
