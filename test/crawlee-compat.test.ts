@@ -1,3 +1,7 @@
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { BasicCrawler } from '@crawlee/basic';
 import { CheerioCrawler } from '@crawlee/cheerio';
 import type {
@@ -8,10 +12,16 @@ import type {
     ResponseTypes,
     StreamingHttpResponse,
 } from '@crawlee/core';
-import { GotScrapingHttpClient } from '@crawlee/core';
+import { Configuration, GotScrapingHttpClient } from '@crawlee/core';
 import { gotScraping } from '@crawlee/utils';
-import { attachManagedSessions, SessionConfig, type SessionResponse, sessionConfig } from '@managed-sessions/crawlee';
-import { describe, expect, it } from 'vitest';
+import {
+    attachManagedSessions,
+    ManagedSessionsOptionsError,
+    SessionConfig,
+    type SessionResponse,
+    sessionConfig,
+} from '@managed-sessions/crawlee';
+import { afterAll, describe, expect, it } from 'vitest';
 import { captureLog, testConfig } from './support/crawlee.js';
 import { html, redirect, serverPerTest, sidSite } from './support/server.js';
 
@@ -133,5 +143,67 @@ describe('the HTTP client response of Crawlee 3.13 – 3.17 (no own `headers`)',
         expect(bodies).toEqual(['<html><body><p>login=1; sid=s1</p></body></html>']);
         expect(sessions.stats).toEqual({ 'sessions/init/check-passed': 1, 'sessions/use/check-passed': 1 });
         void LoginChain;
+    });
+});
+
+/**
+ * A second, real copy of `@crawlee/core` 3.18.1 loaded from a temporary folder (its own files; its
+ * dependencies linked to the workspace's), as a package manager makes when a project's crawlee and the
+ * adapter's peer range disagree. test/packaging.test.ts covers the installed-package layouts.
+ */
+function loadSecondCrawleeCore(): { Configuration: typeof Configuration; path: string } {
+    const require = createRequire(import.meta.url);
+    const original = realpathSync(dirname(require.resolve('@crawlee/core/package.json')));
+    const root = mkdtempSync(join(tmpdir(), 'ms-second-crawlee-'));
+    const modules = join(root, 'node_modules');
+    const copy = join(modules, '@crawlee', 'core');
+    mkdirSync(join(modules, '@crawlee'), { recursive: true });
+    cpSync(original, copy, { recursive: true, dereference: false });
+    // Its dependencies: the siblings pnpm gave the original.
+    const siblings = dirname(dirname(original));
+    for (const name of readdirSync(siblings)) {
+        const entries = name.startsWith('@') ? readdirSync(join(siblings, name)).map((n) => `${name}/${n}`) : [name];
+        for (const entry of entries) {
+            if (entry === '@crawlee/core') continue;
+            mkdirSync(dirname(join(modules, entry)), { recursive: true });
+            symlinkSync(realpathSync(join(siblings, entry)), join(modules, entry));
+        }
+    }
+    afterAll(() => rmSync(root, { recursive: true, force: true }));
+    const second = createRequire(join(root, 'index.js'))('@crawlee/core') as { Configuration: typeof Configuration };
+    return { Configuration: second.Configuration, path: copy };
+}
+
+describe('two copies of @crawlee/core', () => {
+    it('attachManagedSessions() throws and names both copies and how to align them', () => {
+        const second = loadSecondCrawleeCore();
+        expect(second.Configuration).not.toBe(Configuration);
+        const require = createRequire(import.meta.url);
+        const ours = realpathSync(dirname(require.resolve('@crawlee/core/package.json')));
+        const crawler = new CheerioCrawler(
+            { requestHandler: () => undefined },
+            new second.Configuration({ persistStorage: false }) as Configuration,
+        );
+
+        let thrown: unknown;
+        try {
+            attachManagedSessions(crawler);
+        } catch (error) {
+            thrown = error;
+        }
+        expect(thrown).toBeInstanceOf(ManagedSessionsOptionsError);
+        expect((thrown as Error).message).toBe(
+            `attachManagedSessions(): the crawler uses @crawlee/core 3.18.1 at ${second.path}, but ` +
+                `@managed-sessions/crawlee loaded @crawlee/core 3.18.1 at ${ours}. Two copies of Crawlee cannot ` +
+                'share sessions, errors or storages. Install one version of every Crawlee package: ' +
+                '`npm install @crawlee/core@3.18.1 @crawlee/basic@3.18.1` (or align your crawlee package with them), ' +
+                'or pin it for the whole tree with "overrides": { "@crawlee/core": "3.18.1", "@crawlee/basic": ' +
+                '"3.18.1" } in package.json (pnpm: "pnpm": { "overrides": … }; yarn: "resolutions"), then reinstall.',
+        );
+    });
+
+    it('a crawler on the adapter’s own copy attaches', () => {
+        const crawler = new CheerioCrawler({ requestHandler: () => undefined }, testConfig());
+        expect(() => attachManagedSessions(crawler, { statusIntervalSecs: 0 })).not.toThrow();
     });
 });

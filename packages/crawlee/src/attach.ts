@@ -17,6 +17,7 @@ import {
     TooManyBadSessionInitsError,
 } from '@managed-sessions/core';
 import { assertIncognitoPages, BrowserSessions } from './browser/browser-sessions.js';
+import { assertOneCrawlee } from './crawlee-copies.js';
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError, rotationsExhausted } from './errors.js';
 import { type SessionReportOptions, writeSessionReport } from './html-report.js';
@@ -75,13 +76,15 @@ const attached = new WeakSet<object>();
  * attachManagedSessions(crawler);
  *
  * @throws ManagedSessionsOptionsError for invalid options or a crawler that cannot host sessions
- * (a browser crawler without incognito pages).
+ * (a browser crawler without incognito pages, or a crawler from another copy of `@crawlee/core` than
+ * the adapter's: the message names both versions and how to align them).
  */
 export function attachManagedSessions(
     crawler: BasicCrawler<any>,
     options: ManagedSessionsOptions = {},
 ): ManagedSessions {
     const internals = internalsOf(crawler);
+    assertOneCrawlee(internals.config);
     if (attached.has(crawler)) {
         throw new ManagedSessionsOptionsError(
             'attachManagedSessions() was already called for this crawler; call it once.',

@@ -88,7 +88,15 @@ type Hook = (context: AttemptContext, options: Record<string, unknown>) => unkno
  * - `isRequestBlocked`: with `retryOnBlocked`, the use-check runs before Crawlee's own verdict.
  * - `httpClient`, `navigationTimeoutMillis`, `proxyConfiguration`: how init requests are made.
  * - `teardown`, `_init`: the end and start of each `run()` (restore and save the pool state).
- * - `config`: the storage and events (`persistState`) the crawler uses. *
+ * - `config`: the storage and events (`persistState`) the crawler uses; its class tells which copy of
+ *   `@crawlee/core` the crawler runs on (`crawlee-copies.ts`: a second copy is refused at attach).
+ *
+ * Crawlee's HTTP client (`BaseHttpClient`, the crawler's `httpClient`), read in `http/response.ts` only:
+ * `sendRequest()` resolves to got's response with `statusCode`, `headers` and `url` own properties from
+ * 3.18.0 on; 3.13.0 – 3.17.0 return a spread of it without `headers`, completed there from `rawHeaders` /
+ * `request.response`. `stream()` (HttpCrawler's navigation) has them on every 3.x. got hooks passed in the
+ * request options (`beforeRedirect`, `beforeRequest`) reach got through got-scraping on every 3.x.
+ *
  * BrowserCrawler (PlaywrightCrawler) adds the members of {@link BrowserCrawlerInternals}.
  */
 export interface CrawlerInternals {
