@@ -1,9 +1,17 @@
+import type { ServerResponse } from 'node:http';
 import { BasicCrawler } from '@crawlee/basic';
 import { CheerioCrawler } from '@crawlee/cheerio';
-import { attachManagedSessions } from '@managed-sessions/crawlee';
+import type { Request } from '@crawlee/core';
+import {
+    attachManagedSessions,
+    type InitRequest,
+    type RequestOverrides,
+    SessionConfig,
+    SessionConfigRegistry,
+} from '@managed-sessions/crawlee';
 import { afterEach, describe, expect, it } from 'vitest';
 import { captureLog, testConfig } from './support/crawlee.js';
-import { html, redirect, sidSite, startServer, type TestServer } from './support/server.js';
+import { html, redirect, type SeenRequest, sidSite, startServer, type TestServer } from './support/server.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {
@@ -145,5 +153,117 @@ describe('ctx.sendRequest() as the session (crawlee#3117 worked around)', () => 
         expect(bodies).toEqual([{ sid: 's1' }]);
         expect(checked).toEqual(['<html><body><p id="new">s1</p></body></html>', '{"sid":"s1"}']);
         expect(sessions.stats).toEqual({ 'sessions/init/check-passed': 1, 'sessions/use/check-passed': 1 });
+    });
+});
+
+/**
+ * Sessions start at `/`: `sid=s1` for the whole site and `area=a` for `/a` only (Path=/a). Every other
+ * page shows the Cookie and x-token headers it got; `/a/jump` redirects to `/b`, `/a/away` to
+ * localhost (another host for cookies), `/a/back` to `/a/hop` on localhost and back.
+ */
+function scopedSite(otherHostUrl: () => string) {
+    return (request: SeenRequest, response: ServerResponse) => {
+        if (request.path === '/') {
+            return html(response, 'welcome', 200, { 'set-cookie': ['sid=s1; Path=/', 'area=a; Path=/a'] });
+        }
+        if (request.path === '/a/jump') return redirect(response, '/b');
+        if (request.path === '/a/away') return redirect(response, `${otherHostUrl()}/b`);
+        html(response, `<p id="seen">${request.cookie ?? '-'} ${request.headers['x-token'] ?? '-'}</p>`);
+    };
+}
+
+/** A config whose sessions start at `/` and whose processRequest() adds x-token (and, with `to`, a URL). */
+function tokenConfig(server: () => TestServer, to?: (request: Request) => string | undefined) {
+    return class Token extends SessionConfig {
+        override params(): InitRequest {
+            return { url: `${server().url}/` };
+        }
+        override processRequest(request: Request): RequestOverrides {
+            const url = to?.(request);
+            return { headers: { 'x-token': 'secret' }, ...(url ? { url } : {}) };
+        }
+    };
+}
+
+const seenLine = (r: SeenRequest) =>
+    `${r.headers.host?.split(':')[0]} ${r.path} ${r.cookie ?? '-'} ${r.headers['x-token'] ?? '-'}`;
+
+describe('headers and cookies are rebuilt for every URL an attempt requests', () => {
+    it('ctx.sendRequest(): cookies for the exact URL (path-scoped ones only under their path), processRequest headers only on its host', async () => {
+        server = await startServer(scopedSite(() => server!.otherHostUrl));
+        const registry = new SessionConfigRegistry();
+        registry.register(
+            tokenConfig(() => server!),
+            { include: server.host },
+        );
+        const { log } = captureLog();
+        const crawler = new CheerioCrawler(
+            {
+                log,
+                maxRequestRetries: 0,
+                requestHandler: async ({ request, sendRequest }) => {
+                    if (!request.url.endsWith('/a/page')) return;
+                    await sendRequest({ url: `${server!.url}/b` });
+                    await sendRequest({ url: `${server!.url}/a/other` });
+                    await sendRequest({ url: `${server!.otherHostUrl}/b` });
+                    await sendRequest({ url: `${server!.url}/a/jump` });
+                    await sendRequest({ url: `${server!.url}/a/away` });
+                },
+            },
+            testConfig(),
+        );
+        attachManagedSessions(crawler, { poolSize: 1, registry, statusIntervalSecs: 0 });
+        await crawler.run([`${server.url}/a/page`]);
+
+        expect(server.seen.map(seenLine)).toEqual([
+            '127.0.0.1 / - -',
+            '127.0.0.1 /a/page area=a; sid=s1 secret',
+            // Same host, another path: the /a cookie stays behind; the token is for this host.
+            '127.0.0.1 /b sid=s1 secret',
+            '127.0.0.1 /a/other area=a; sid=s1 secret',
+            // Another host: neither this host's cookies nor its processRequest headers.
+            'localhost /b - -',
+            // A redirect hop out of /a: its Cookie header is rebuilt for /b.
+            '127.0.0.1 /a/jump area=a; sid=s1 secret',
+            '127.0.0.1 /b sid=s1 secret',
+            '127.0.0.1 /a/away area=a; sid=s1 secret',
+            'localhost /b - -',
+        ]);
+    });
+
+    it('navigation: a processRequest() URL on the same host gets that URL’s cookies; redirect hops too, and hops to another host lose the headers', async () => {
+        server = await startServer(scopedSite(() => server!.otherHostUrl));
+        const registry = new SessionConfigRegistry();
+        registry.register(
+            tokenConfig(
+                () => server!,
+                (request) => (request.url.endsWith('/a/moved') ? `${server!.url}/b` : undefined),
+            ),
+            { include: server.host },
+        );
+        const { log } = captureLog();
+        const crawler = new CheerioCrawler(
+            { log, maxRequestRetries: 0, maxConcurrency: 1, requestHandler: () => undefined },
+            testConfig(),
+        );
+        const sessions = attachManagedSessions(crawler, { poolSize: 1, registry, statusIntervalSecs: 0 });
+        await crawler.run([
+            `${server.url}/a/page`,
+            `${server.url}/a/moved`,
+            `${server.url}/a/jump`,
+            `${server.url}/a/away`,
+        ]);
+
+        expect(server.seen.map(seenLine)).toEqual([
+            '127.0.0.1 / - -',
+            '127.0.0.1 /a/page area=a; sid=s1 secret',
+            // request.url is /a/moved, the attempt fetches /b: cookies for /b.
+            '127.0.0.1 /b sid=s1 secret',
+            '127.0.0.1 /a/jump area=a; sid=s1 secret',
+            '127.0.0.1 /b sid=s1 secret',
+            '127.0.0.1 /a/away area=a; sid=s1 secret',
+            'localhost /b - -',
+        ]);
+        expect(sessions.stats).toEqual({ 'sessions/init/check-passed': 1, 'sessions/use/check-passed': 4 });
     });
 });

@@ -23,6 +23,7 @@ import { isNetworkError, rotationsExhausted } from './errors.js';
 import { type SessionReportOptions, writeSessionReport } from './html-report.js';
 import { toSessionResponse } from './http/response.js';
 import { downloadAsSession, sendSessionRequest } from './http/session-request.js';
+import { type HookOptions, hostOf, rescopeHeaders, type ScopedHeaders, storeHopCookies } from './http/url-scope.js';
 import { discardBody, readBody, readNavigation } from './navigation.js';
 import { StatePersistence } from './persistence.js';
 import { formatStatusLine, formatSummary } from './report.js';
@@ -364,31 +365,37 @@ class CrawlerSessions {
         if (proxyInfo) context.proxyInfo = proxyInfo;
         // In a browser crawler the second argument is `page.goto`'s options: overrides go through the navigation.
         if (this.#browser) return;
-        const overrides = attempt.lease.overrides;
+        const { overrides, session } = attempt.lease;
+        const request = context.request;
         if (overrides?.headers) {
             gotOptions.headers = { ...(gotOptions.headers as Record<string, string>), ...overrides.headers };
         }
-        if (overrides?.url) {
-            gotOptions.url = overrides.url;
-            // Crawlee builds the Cookie header for request.url after this hook; when the override leaves
-            // that host, the header is rebuilt for the URL actually requested, so no cookie follows it there.
-            if (new URL(overrides.url).host !== new URL(context.request.url).host) {
-                const session = attempt.lease.session;
-                const hooks = (gotOptions.hooks ?? {}) as Record<string, unknown[]>;
-                gotOptions.hooks = {
-                    ...hooks,
-                    beforeRequest: [
-                        ...(hooks.beforeRequest ?? []),
-                        (options: { url: URL | string; headers: Record<string, string | undefined> }) => {
-                            delete options.headers.Cookie;
-                            const cookie = session.getCookieString(String(options.url));
-                            if (cookie) options.headers.cookie = cookie;
-                            else delete options.headers.cookie;
-                        },
-                    ],
-                };
-            }
-        }
+        if (overrides?.url) gotOptions.url = overrides.url;
+        const scoped = scopedHeaders(request.url, overrides);
+        // Crawlee builds the first request's Cookie header for request.url after this hook (the session's,
+        // the request's and other hooks' cookies), and a redirect hop's only when the session has some for
+        // it. Whenever the URL requested is another (a processRequest() URL, every hop), its headers are
+        // rebuilt here, last, for that exact URL.
+        let rebuild = new URL(overrides?.url ?? request.url).href !== new URL(request.url).href;
+        const hooks = (gotOptions.hooks ?? {}) as Record<string, unknown[]>;
+        gotOptions.hooks = {
+            ...hooks,
+            beforeRedirect: [
+                ...(hooks.beforeRedirect ?? []),
+                storeHopCookies(session),
+                () => {
+                    rebuild = true;
+                },
+            ],
+            beforeRequest: [
+                ...(hooks.beforeRequest ?? []),
+                (options: HookOptions) => {
+                    if (!rebuild) return;
+                    rebuild = false;
+                    rescopeHeaders(options, session, scoped, request.headers ?? {});
+                },
+            ],
+        };
     }
 
     async #afterNavigation(context: AttemptContext): Promise<void> {
@@ -431,7 +438,8 @@ class CrawlerSessions {
             response = await sendSessionRequest(this.#crawler.httpClient, {
                 url: lease.overrides?.url ?? request.url,
                 method: request.method,
-                headers: { ...request.headers, ...lease.overrides?.headers },
+                headers: { ...request.headers },
+                scoped: scopedHeaders(request.url, lease.overrides),
                 ...(request.payload !== undefined ? { body: String(request.payload) } : {}),
                 session: lease.session,
                 proxyUrl: lease.proxyUrl,
@@ -483,4 +491,13 @@ class CrawlerSessions {
             }
         }
     }
+}
+
+/** An attempt's `processRequest()` headers, bound to the host of the URL the attempt fetches. */
+function scopedHeaders(
+    requestUrl: string,
+    overrides: { url?: string; headers?: Record<string, string> } | undefined,
+): ScopedHeaders | undefined {
+    if (!overrides?.headers) return undefined;
+    return { host: hostOf(overrides.url ?? requestUrl), headers: overrides.headers };
 }

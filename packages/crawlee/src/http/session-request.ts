@@ -1,12 +1,24 @@
 import { type BaseHttpClient, type HttpRequestOptions, processHttpRequestOptions, type Session } from '@crawlee/core';
 import type { SessionResponse } from '@managed-sessions/core';
 import { type ClientResponse, completeResponse, toSessionResponse } from './response.js';
+import {
+    type HookOptions,
+    hostOf,
+    mergeCookies,
+    type RedirectLike,
+    rescopeHeaders,
+    type ScopedHeaders,
+    storeHopCookies,
+} from './url-scope.js';
 
 /** One HTTP request made as a session: its cookies, its sticky proxy, its header fingerprint. */
 export interface SessionRequestOptions {
     url: string;
     method?: string;
+    /** Headers for every URL (the request's own). */
     headers?: Record<string, string>;
+    /** `processRequest()` headers: sent only to their host, on the first request and on redirect hops. */
+    scoped?: ScopedHeaders | undefined;
     body?: string;
     session: Session;
     proxyUrl: string | undefined;
@@ -30,10 +42,15 @@ export async function sendSessionRequest(
     httpClient: BaseHttpClient,
     options: SessionRequestOptions,
 ): Promise<ClientResponse> {
-    const { session, extra = {} } = options;
+    const { session, scoped, extra = {} } = options;
     const url = String(extra.url ?? options.url);
-    const headers: Record<string, string> = { ...options.headers, ...(extra.headers as Record<string, string>) };
-    mergeCookieHeader(headers, session.getCookieString(url));
+    const pinned = (extra.headers ?? {}) as Record<string, string>;
+    const headers: Record<string, string> = {
+        ...options.headers,
+        ...(scoped && hostOf(url) === scoped.host ? scoped.headers : {}),
+        ...pinned,
+    };
+    setCookieHeader(headers, mergeCookies(cookieHeaderOf(headers), session.getCookieString(url)));
     const { hooks: extraHooks, ...rest } = extra as Partial<HttpRequestOptions> & { hooks?: Record<string, unknown[]> };
     const request = processHttpRequestOptions({
         method: (options.method ?? 'GET') as 'GET',
@@ -54,29 +71,19 @@ export async function sendSessionRequest(
         ...(options.signal ? { signal: options.signal } : {}),
         cookieJar: undefined,
     } as unknown as HttpRequestOptions);
-    // got passes its hooks through got-scraping; the redirect hook is how hop cookies reach the session.
+    // got passes its hooks through got-scraping. Each redirect hop stores its cookies in the session, then
+    // its headers are rebuilt for the next URL: that URL's cookies, processRequest() headers on their host only.
     (request as Record<string, unknown>).hooks = {
         ...extraHooks,
         beforeRedirect: [
-            (next: { url: URL | string; headers: Record<string, string | undefined> }, response: RedirectLike) => {
-                session.setCookiesFromResponse(response);
-                const target = String(next.url);
-                delete next.headers.cookie;
-                delete next.headers.Cookie;
-                const cookie = session.getCookieString(target);
-                if (cookie) next.headers.cookie = cookie;
-            },
+            storeHopCookies(session),
+            (next: HookOptions) => rescopeHeaders(next, session, scoped, options.headers, pinned),
             ...((extraHooks?.beforeRedirect as unknown[]) ?? []),
         ],
     };
     const response = completeResponse(await httpClient.sendRequest(request));
     session.setCookiesFromResponse(response as unknown as RedirectLike);
     return response;
-}
-
-interface RedirectLike {
-    headers: Record<string, string | string[] | undefined>;
-    url: string;
 }
 
 /** Sends one request as `session` and returns what checks see. */
@@ -87,19 +94,13 @@ export async function downloadAsSession(
     return toSessionResponse(await sendSessionRequest(httpClient, options));
 }
 
-/** Adds the session's cookies to a Cookie header the request may already carry (request cookies win). */
-function mergeCookieHeader(headers: Record<string, string>, sessionCookies: string): void {
-    if (!sessionCookies) return;
+function cookieHeaderOf(headers: Record<string, string>): string {
     const key = Object.keys(headers).find((name) => name.toLowerCase() === 'cookie');
-    if (!key) {
-        headers.cookie = sessionCookies;
-        return;
-    }
-    const own = headers[key]!;
-    const ownNames = new Set(own.split(';').map((part) => part.split('=')[0]!.trim()));
-    const extra = sessionCookies
-        .split(';')
-        .map((part) => part.trim())
-        .filter((part) => part && !ownNames.has(part.split('=')[0]!.trim()));
-    headers[key] = [own, ...extra].filter(Boolean).join('; ');
+    return key === undefined ? '' : headers[key]!;
+}
+
+/** Sets the one Cookie header (whatever case the request used), or removes it when there is no cookie. */
+function setCookieHeader(headers: Record<string, string>, cookie: string): void {
+    for (const name of Object.keys(headers)) if (name.toLowerCase() === 'cookie') delete headers[name];
+    if (cookie) headers.cookie = cookie;
 }
