@@ -266,4 +266,31 @@ describe('headers and cookies are rebuilt for every URL an attempt requests', ()
         ]);
         expect(sessions.stats).toEqual({ 'sessions/init/check-passed': 1, 'sessions/use/check-passed': 4 });
     });
+
+    it('navigation: a redirect hop to a path none of the session’s cookies apply to carries no Cookie header', async () => {
+        // Crawlee's redirect handler sets the hop's Cookie header only when the session has cookies for it.
+        server = await startServer((request, response) => {
+            if (request.path === '/') return html(response, 'welcome', 200, { 'set-cookie': 'area=a; Path=/a' });
+            if (request.path === '/a/jump') return redirect(response, '/b');
+            html(response, 'page');
+        });
+        const registry = new SessionConfigRegistry();
+        registry.register(
+            tokenConfig(() => server!),
+            { include: server.host },
+        );
+        const { log } = captureLog();
+        const crawler = new CheerioCrawler(
+            { log, maxRequestRetries: 0, requestHandler: () => undefined },
+            testConfig(),
+        );
+        attachManagedSessions(crawler, { poolSize: 1, registry, statusIntervalSecs: 0 });
+        await crawler.run([`${server.url}/a/jump`]);
+
+        expect(server.seen.map(seenLine)).toEqual([
+            '127.0.0.1 / - -',
+            '127.0.0.1 /a/jump area=a secret',
+            '127.0.0.1 /b - secret',
+        ]);
+    });
 });
