@@ -1,6 +1,6 @@
 import type { SessionConfig } from '../config/session-config.js';
 import type { HostMode, UrlPattern } from './pattern.js';
-import type { TargetUrl } from './target-url.js';
+import { type TargetUrl, textHash } from './target-url.js';
 
 /**
  * One include pattern of one rule: the unit that is indexed and ranked. What a lookup reads is
@@ -9,15 +9,8 @@ import type { TargetUrl } from './target-url.js';
  * strings: with rules spread over thousands of domains, each of those is a cache miss.
  */
 export class RuleEntry {
-    readonly cls: typeof SessionConfig;
-    readonly priority: number;
-    readonly specificity: readonly number[];
-    /** Registration order: later registrations win ties. */
-    readonly order: number;
-    readonly insteadOf: typeof SessionConfig | undefined;
-    readonly include: UrlPattern;
-    /** `undefined` when the rule has none, so most lookups skip them without loading an array. */
-    readonly excludes: readonly UrlPattern[] | undefined;
+    // Declared in the order a lookup reads them: fields are laid out in this order, so a match
+    // reads the first two cache lines of the entry only.
     readonly scheme: string | undefined;
     readonly hostname: string | undefined;
     readonly port: string;
@@ -30,6 +23,15 @@ export class RuleEntry {
     /** Set only for a path with `*`. */
     readonly pathPattern: UrlPattern['path'];
     readonly hasQueryOrFragment: boolean;
+    /** `undefined` when the rule has none, so most lookups skip them without loading an array. */
+    readonly excludes: readonly UrlPattern[] | undefined;
+    readonly priority: number;
+    readonly cls: typeof SessionConfig;
+    readonly insteadOf: typeof SessionConfig | undefined;
+    readonly specificity: readonly number[];
+    /** Registration order: later registrations win ties. */
+    readonly order: number;
+    readonly include: UrlPattern;
 
     /**
      * @param strings Strings already held by the entry's bucket: equal hostnames share one string,
@@ -112,6 +114,13 @@ export class RuleEntry {
  */
 export class Bucket {
     entries: RuleEntry[] = [];
+    /**
+     * For entry `i` of a compacted bucket, at `2i` the length of its literal path (`-1`: none, or
+     * one with `*`) and at `2i + 1` its `textHash()`: a lookup skips entries whose literal path
+     * cannot be a prefix of the URL's path reading this one array of small integers, not the
+     * entries themselves.
+     */
+    pathFilter: number[] = [];
     #compact = true;
     readonly #strings = new Map<string, string>();
 
@@ -134,12 +143,16 @@ export class Bucket {
         this.#compact = false;
     }
 
-    /** The entries, best first, compacted if they changed since the last lookup. */
-    sorted(): readonly RuleEntry[] {
+    /** Compacts the bucket if it changed since the last lookup; returns it. */
+    compacted(): this {
         if (!this.#compact) {
             this.entries = this.entries.map((entry) => entry.copy(this.#strings));
+            this.pathFilter = this.entries.flatMap((entry) => {
+                const literal = entry.pathLiteral;
+                return literal === undefined ? [-1, 0] : [literal.length, textHash(literal)];
+            });
             this.#compact = true;
         }
-        return this.entries;
+        return this;
     }
 }

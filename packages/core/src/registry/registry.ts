@@ -122,15 +122,15 @@ export class SessionConfigRegistry {
         let best: RuleEntry | undefined;
         if (key !== undefined) {
             const own = this.#byDomain.get(key);
-            if (own !== undefined) best = bestMatch(own.sorted(), target, best, replacing);
+            if (own !== undefined) best = bestMatch(own.compacted(), target, best, replacing);
             if (this.#hasSuffixKeys) {
                 for (const parent of parentKeys(key)) {
                     const bucket = this.#byDomain.get(parent);
-                    if (bucket !== undefined) best = bestMatch(bucket.sorted(), target, best, replacing);
+                    if (bucket !== undefined) best = bestMatch(bucket.compacted(), target, best, replacing);
                 }
             }
         }
-        return bestMatch(this.#universal.sorted(), target, best, replacing);
+        return bestMatch(this.#universal.compacted(), target, best, replacing);
     }
 
     #add(rule: CompiledRule): void {
@@ -183,19 +183,23 @@ function outranks(a: RuleEntry, b: RuleEntry): boolean {
 }
 
 /**
- * The best entry of `entries` (sorted best first) that matches `target` and outranks `current`,
+ * The best entry of `bucket` that matches `target` and outranks `current`,
  * else `current`. With `replacing`, only entries with `insteadOf: replacing` count.
  */
 function bestMatch(
-    entries: readonly RuleEntry[],
+    bucket: Bucket,
     target: TargetUrl,
     current: RuleEntry | undefined,
     replacing: typeof SessionConfig | undefined,
 ): RuleEntry | undefined {
+    const { entries, pathFilter } = bucket;
     for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]!;
         // Sorted best first: nothing further down can beat `current`.
-        if (current !== undefined && !outranks(entry, current)) break;
+        if (current !== undefined && !outranks(entries[i]!, current)) break;
+        const pathLength = pathFilter[2 * i]!;
+        // Its literal path is not a prefix of the URL's: skip the entry without reading it.
+        if (pathLength > 0 && target.pathPrefixHash(pathLength) !== pathFilter[2 * i + 1]) continue;
+        const entry = entries[i]!;
         if (replacing !== undefined && entry.insteadOf !== replacing) continue;
         if (entry.matches(target)) return entry;
     }
