@@ -1,4 +1,4 @@
-import type { InitDownloadArgs, SessionResponse } from '@managed-sessions/core';
+import type { InitDownloadArgs, InitRequest, SessionResponse } from '@managed-sessions/core';
 import type {
     BrowserCookie,
     BrowserNavigationResponse,
@@ -72,7 +72,7 @@ export async function downloadInPage(args: InitDownloadArgs, options: PageInitOp
 async function initInPage(
     page: BrowserPage,
     { request, session }: InitDownloadArgs,
-    pageActions: (page: unknown) => Promise<void>,
+    pageActions: NonNullable<InitRequest['pageActions']>,
     { browserPool, timeoutMillis }: PageInitOptions,
 ): Promise<SessionResponse> {
     const url = request.url;
@@ -99,7 +99,8 @@ async function initInPage(
     if (first.status() >= 400) {
         throw new Error(`the init page ${first.url()} answered ${first.status()}, so its pageActions did not run`);
     }
-    await pageActions(page);
+    // `BrowserPage` is the adapter's view of the Playwright `Page` that browser-pool opened.
+    await pageActions(page as unknown as Parameters<typeof pageActions>[0]);
 
     const response = last ?? first;
     const body = await page.content();
