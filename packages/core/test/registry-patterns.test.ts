@@ -66,6 +66,23 @@ const PATTERNS: PatternCase[] = [
         noMatch: ['http://example.com/index.html', 'http://shop.example.com/index.htm'],
     },
     {
+        // `/aa~` and `/ab_` hash alike in the registry's path filter, and `/aa` is a prefix of
+        // `/aa~`: only the pattern itself may decide.
+        pattern: 'example.com/aa~',
+        match: ['https://example.com/aa~', 'https://www.example.com/AA~/x'],
+        noMatch: [
+            'https://example.com/ab_',
+            'https://example.com/ab_/aa~',
+            'https://example.com/aa',
+            'https://example.com/',
+        ],
+    },
+    {
+        pattern: 'example.com/aa~|',
+        match: ['https://example.com/aa~', 'https://example.com/aa~?x=1'],
+        noMatch: ['https://example.com/ab_', 'https://example.com/aa~/x'],
+    },
+    {
         pattern: 'http://example.com',
         match: ['http://www.example.com/', 'HTTP://example.com/product1', 'http://shop.example.com/product2'],
         noMatch: ['https://www.example.com/', 'ftp://example.com/'],

@@ -282,3 +282,33 @@ describe('index by registrable domain', () => {
         expect(registry.configFor('http://api.localhost/')).toBe(Local);
     });
 });
+
+describe('registering after lookups', () => {
+    it('sees rules registered after a lookup: on a domain looked up before, on a new one, on every host', () => {
+        const registry = new SessionConfigRegistry();
+        class Shop extends SessionConfig {}
+        class Products extends SessionConfig {}
+        class About extends SessionConfig {}
+        class Blog extends SessionConfig {}
+        class Everywhere extends SessionConfig {}
+        class Replacement extends SessionConfig {}
+        registry.register(Shop, { include: 'shop.example' });
+        registry.register(Products, { include: 'shop.example/products' });
+        expect(registry.configFor('https://shop.example/products/1')).toBe(Products);
+        expect(registry.configFor('https://blog.example/')).toBe(SessionConfig);
+
+        // Ranks first in a domain already looked up: it must not be judged by the rule it displaced.
+        registry.register(About, { include: 'shop.example/about', priority: 600 });
+        registry.register(Blog, { include: 'blog.example' });
+        expect(registry.configFor('https://shop.example/about')).toBe(About);
+        expect(registry.configFor('https://shop.example/products/1')).toBe(Products);
+        expect(registry.configFor('https://shop.example/contact')).toBe(Shop);
+        expect(registry.configFor('https://blog.example/')).toBe(Blog);
+
+        registry.register(Everywhere, { include: '', priority: 900 });
+        expect(registry.configFor('https://shop.example/products/1')).toBe(Everywhere);
+        registry.register(Replacement, { include: 'shop.example/products', insteadOf: Everywhere });
+        expect(registry.configFor('https://shop.example/products/1')).toBe(Replacement);
+        expect(registry.configFor('https://shop.example/about')).toBe(Everywhere);
+    });
+});
