@@ -7,6 +7,10 @@
  * session is initialised by a visit to the home page before its first use, and every response is
  * checked (a 401, 403 or 429 discards the session and the request is retried with another one).
  *
+ * It is the README's quickstart (the same handler, options and start URL) wrapped in `run()` for the
+ * tests, with Crawlee's own packages instead of the `crawlee` meta-package and in-memory storage;
+ * test/readme.test.ts runs the README's copy against the demo shop too.
+ *
  * Run it: `node --conditions=@managed-sessions/source --import tsx examples/quickstart/main.ts`
  */
 import { pathToFileURL } from 'node:url';
