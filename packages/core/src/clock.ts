@@ -12,11 +12,42 @@ export interface Clock {
     clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * The longest delay a Node timer can wait (2^31-1 ms, about 24.8 days). Node runs a longer one
+ * after 1 ms, so a wait computed from a huge option or a skewed saved time would fire at once,
+ * and a wake-up re-armed from it would fire every millisecond.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** `ms` as a delay every timer honours: within [0, {@link MAX_TIMER_MS}], `NaN` as 0. */
+export function clampTimerMs(ms: number): number {
+    if (!(ms > 0)) return 0;
+    return Math.min(ms, MAX_TIMER_MS);
+}
+
+/**
+ * A timer for a delay of any length on `clock`: a delay past {@link MAX_TIMER_MS} is waited in
+ * steps, so `callback` runs once, no sooner than `ms` after now. Returns the function that cancels it.
+ */
+export function setLongTimeout(clock: Clock, callback: () => void, ms: number): () => void {
+    const due = clock.now() + (Number.isNaN(ms) ? 0 : Math.max(0, ms));
+    let handle: TimerHandle;
+    const arm = (wait: number): void => {
+        handle = clock.setTimeout(() => {
+            const left = due - clock.now();
+            if (left > 0) arm(left);
+            else callback();
+        }, clampTimerMs(wait));
+    };
+    arm(due - clock.now());
+    return () => clock.clearTimeout(handle);
+}
+
 /** The real clock. Timers are `unref`-ed so a forgotten one can never keep the process alive. */
 export const systemClock: Clock = {
     now: () => Date.now(),
     setTimeout: (callback, ms) => {
-        const timer = setTimeout(callback, ms);
+        const timer = setTimeout(callback, clampTimerMs(ms));
         timer.unref();
         return timer;
     },
@@ -50,8 +81,13 @@ export class ManualClock implements Clock {
         return this.#now;
     }
 
+    /**
+     * Like Node's `setTimeout`, a delay above {@link MAX_TIMER_MS} (or `NaN`) fires after 1 ms,
+     * so tests see the overflow a real timer would have.
+     */
     setTimeout(callback: () => void, ms: number): TimerHandle {
-        const timer = { at: this.#now + Math.max(0, ms), seq: this.#seq++, callback };
+        const delay = ms > MAX_TIMER_MS || Number.isNaN(ms) ? 1 : Math.max(0, ms);
+        const timer = { at: this.#now + delay, seq: this.#seq++, callback };
         this.#timers.add(timer);
         return timer;
     }

@@ -1,6 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
+import { HookTimeoutError, runInitHook } from '../init/hooks.js';
 import { isOverridden, locationOf } from '../init/params.js';
 import type { Location, SessionResponse } from '../types.js';
 
@@ -33,15 +34,20 @@ export async function checkResponse(
 ): Promise<boolean> {
     try {
         const checker = config.options.checker;
-        if (checker) return Boolean(await checker(response, request, session));
+        if (checker) return Boolean(await runInitHook('checker()', 'check', () => checker(response, request, session)));
         const locationCheck = (config as SessionConfig & { locationCheck?: LocationCheck }).locationCheck;
         const location = isOverridden(locationCheck) ? locationOf(config, request) : undefined;
         const passed = location
-            ? await locationCheck!.call(config, response, request, session, location)
-            : await config.check(response, request, session);
+            ? await runInitHook('locationCheck()', 'check', () =>
+                  locationCheck!.call(config, response, request, session, location),
+              )
+            : await runInitHook('check()', 'check', () => config.check(response, request, session));
         return Boolean(passed);
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
+        if (error instanceof HookTimeoutError) {
+            throw new CheckError(`check() on the ${phase} response of ${response.url}: ${error.message}`);
+        }
         throw new CheckError(
             `check() threw on the ${phase} response of ${response.url}: ${(error as Error)?.message ?? error}`,
             {

@@ -2,13 +2,17 @@ import type { EventEmitter } from 'node:events';
 import type { Log, Request, Session } from '@crawlee/core';
 import { CheckError } from '../check/run-check.js';
 import type { Clock } from '../clock.js';
-import type { SessionConfig } from '../config/session-config.js';
+import { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { createCrawleeSession, ManagedSession } from '../pools/managed-session.js';
 import { describeError as describe, describeSessionError } from '../redact.js';
 import type { SessionStats, StatName } from '../stats.js';
 import type { InitRequest, SessionResponse } from '../types.js';
+import { HookTimeoutError, InitScope } from './hooks.js';
 import { createInitRequest, InitParamError, rememberInitRequest } from './params.js';
+
+/** How long a user hook of an init may take when the manager does not say (option `hookTimeoutSecs`). */
+export const DEFAULT_HOOK_TIMEOUT_MS = 120_000;
 
 /** What the adapter's init download receives: one Crawlee `Request` to make with `session`. */
 export interface InitDownloadArgs {
@@ -46,6 +50,12 @@ export interface InitContext {
     stats: SessionStats;
     log: Log;
     clock: Clock;
+    /**
+     * How long each user hook of the init (`params()`, `initSession()`, `check()`, the proxy's
+     * `newUrlFunction` through `prepare`) may take; option `hookTimeoutSecs` in ms.
+     * @default 120_000
+     */
+    hookTimeoutMs?: number;
     /** Records the session serving an init request, for `getRequestSessionId()`. */
     bindRequest(request: Request, session: Session): void;
 }
@@ -58,23 +68,41 @@ export interface InitContext {
  * @throws CloseCrawlerError when a hook asked to stop the crawl.
  */
 export async function initializeSession(context: InitContext): Promise<ManagedSession | undefined> {
+    const timeoutMs = context.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS;
+    const scope = new InitScope(context.clock, timeoutMs, context.poolId, context.signal);
+    try {
+        return await scope.enter(() => runInit(context, scope));
+    } finally {
+        scope.finish();
+    }
+}
+
+async function runInit(context: InitContext, scope: InitScope): Promise<ManagedSession | undefined> {
     const { config, poolId, trigger, stats, log } = context;
     const session = createCrawleeSession(context.hub, log);
     const count = (name: StatName) => stats.increment(name, poolId);
     let proxyUrl: string | undefined;
     try {
-        proxyUrl = (await context.prepare?.(session, trigger)) ?? undefined;
+        const { prepare } = context;
+        if (prepare) {
+            proxyUrl =
+                (await scope.run("the proxy configuration's newUrlFunction", 'init', () =>
+                    prepare(session, trigger),
+                )) ?? undefined;
+        }
     } catch (error) {
+        // Cancelled by close(): the stop, not the site, ended it, so no outcome is counted.
+        if (context.signal.aborted) return undefined;
         count('init/failed');
         log.warning(`Session init for pool ${poolId} failed: no proxy for the session (${describe(error)}).`);
         return undefined;
     }
 
     const download = async (init: InitRequest): Promise<SessionResponse> => {
-        if (context.signal.aborted) throw new Error('sessions are closing');
+        if (scope.signal.aborted) throw new Error('sessions are closing');
         const request = createInitRequest(init, trigger);
         context.bindRequest(request, session);
-        const response = await context.download({ request, init, session, proxyUrl, signal: context.signal });
+        const response = await context.download({ request, init, session, proxyUrl, signal: scope.signal });
         if (context.errorStatusCodes.includes(response.statusCode)) {
             throw new InitStatusError(`init response ${response.statusCode} from ${response.url}`);
         }
@@ -84,15 +112,25 @@ export async function initializeSession(context: InitContext): Promise<ManagedSe
 
     let passed: boolean;
     try {
-        passed = await config.initSession(session, trigger, download);
+        // The built-in initSession() is not a user hook: the params() and check() it calls get their
+        // own deadlines, and its download is bounded by the crawler's navigationTimeoutSecs. It still
+        // settles at once when the sessions close.
+        const builtIn = config.initSession === SessionConfig.prototype.initSession;
+        passed = await scope.run(
+            'initSession()',
+            'init',
+            () => config.initSession(session, trigger, download),
+            !builtIn,
+        );
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
         // Cancelled by close(): the stop, not the site, ended it, so no outcome is counted.
         if (context.signal.aborted) return undefined;
-        if (error instanceof InitParamError) {
+        const phase = error instanceof HookTimeoutError ? error.phase : undefined;
+        if (error instanceof InitParamError || phase === 'params') {
             count('init/param-error');
             log.error(`Session init for pool ${poolId}: ${describeSessionError(error, session, trigger.url)}`);
-        } else if (error instanceof CheckError) {
+        } else if (error instanceof CheckError || phase === 'check') {
             count('init/check-error');
             log.error(`Session init for pool ${poolId}: ${describeSessionError(error, session, trigger.url)}`);
         } else {

@@ -2,6 +2,7 @@ import { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
+import { HookTimeoutError, runInitHook } from './hooks.js';
 import { initRequestSchema } from './schema.js';
 
 /** The close reason when a location must be set but the config cannot set one. */
@@ -71,9 +72,11 @@ export async function initRequestFor(config: SessionConfig, request: Request): P
                 locationParams?: (request: Request, location: Location) => InitRequest | Promise<InitRequest>;
             };
             if (isOverridden(withLocation.locationParams)) {
-                value = await withLocation.locationParams!(request, source.location);
+                value = await runInitHook('locationParams()', 'params', () =>
+                    withLocation.locationParams!(request, source.location),
+                );
             } else if (isOverridden(config.params)) {
-                value = await config.params(request);
+                value = await runInitHook('params()', 'params', () => config.params(request));
             } else {
                 config.log.error(
                     `${request.url} needs sessions with location ${JSON.stringify(source.location)}, but ` +
@@ -83,10 +86,11 @@ export async function initRequestFor(config: SessionConfig, request: Request): P
                 throw new CloseCrawlerError(UNSUPPORTED_SET_LOCATION);
             }
         } else {
-            value = await config.params(request);
+            value = await runInitHook('params()', 'params', () => config.params(request));
         }
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
+        if (error instanceof HookTimeoutError) throw new InitParamError(`For ${request.url}: ${error.message}`);
         throw new InitParamError(
             `params(), locationParams() or location() threw for ${request.url}: ${(error as Error)?.message ?? error}`,
             {
