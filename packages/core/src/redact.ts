@@ -13,9 +13,36 @@ export function redact(text: string): string {
     return text.replace(URL_CREDENTIALS, '$1***:***@').replace(SECRET_HEADER, '$1$2***');
 }
 
-/** An error's message, redacted, for logs. */
+/**
+ * An error's message, redacted, for logs. Hooks may throw anything: `null`, a `Symbol`, an object
+ * without a prototype or with a `message` getter that throws. Every value gets a text, and this
+ * never throws.
+ */
 export function describeError(error: unknown): string {
-    return redact(error instanceof Error ? error.message : String(error));
+    return redact(textOf(error));
+}
+
+function textOf(value: unknown): string {
+    try {
+        if (typeof value === 'string') return value;
+        if (typeof value === 'symbol') return value.toString();
+        if (typeof value !== 'object' && typeof value !== 'function') return String(value);
+        if (value === null) return 'null';
+        const { message } = value as { message?: unknown };
+        if (typeof message === 'string') return message;
+    } catch {
+        // A getter or a Proxy trap threw: fall back to the value's tag below.
+    }
+    try {
+        return String(value);
+    } catch {
+        // No toString (a null-prototype object) or one that throws.
+    }
+    try {
+        return Object.prototype.toString.call(value);
+    } catch {
+        return '(a thrown value that cannot be shown)';
+    }
 }
 
 /**
@@ -26,12 +53,16 @@ export function describeError(error: unknown): string {
 export function safeCause(error: unknown): Error | undefined {
     if (error === undefined) return undefined;
     const safe = new Error(describeError(error));
-    if (error instanceof Error) {
-        safe.name = error.name;
-        const { code } = error as { code?: unknown };
-        if (typeof code === 'string') Object.assign(safe, { code });
-        safe.stack = `${safe.name}: ${safe.message}`;
+    try {
+        if (error instanceof Error) {
+            const { name, code } = error as { name: unknown; code?: unknown };
+            if (typeof name === 'string') safe.name = name;
+            if (typeof code === 'string') Object.assign(safe, { code });
+        }
+    } catch {
+        // A getter or a Proxy trap threw: the message alone will do.
     }
+    safe.stack = `${safe.name}: ${safe.message}`;
     return safe;
 }
 

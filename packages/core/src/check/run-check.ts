@@ -3,6 +3,7 @@ import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { HookTimeoutError, runInitHook } from '../init/hooks.js';
 import { isOverridden, locationOf } from '../init/params.js';
+import { describeError } from '../redact.js';
 import type { Location, SessionResponse } from '../types.js';
 
 /** `check()` (or the `checker` option) threw: counted as `init/check-error` or `use/check-error`. */
@@ -48,11 +49,8 @@ export async function checkResponse(
         if (error instanceof HookTimeoutError) {
             throw new CheckError(`check() on the ${phase} response of ${response.url}: ${error.message}`);
         }
-        throw new CheckError(
-            `check() threw on the ${phase} response of ${response.url}: ${(error as Error)?.message ?? error}`,
-            {
-                cause: error,
-            },
-        );
+        throw new CheckError(`check() threw on the ${phase} response of ${response.url}: ${describeError(error)}`, {
+            cause: error,
+        });
     }
 }

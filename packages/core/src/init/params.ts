@@ -1,6 +1,7 @@
 import { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
+import { describeError } from '../redact.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
 import { HookTimeoutError, runInitHook } from './hooks.js';
 import { initRequestSchema } from './schema.js';
@@ -92,7 +93,7 @@ export async function initRequestFor(config: SessionConfig, request: Request): P
         if (error instanceof CloseCrawlerError) throw error;
         if (error instanceof HookTimeoutError) throw new InitParamError(`For ${request.url}: ${error.message}`);
         throw new InitParamError(
-            `params(), locationParams() or location() threw for ${request.url}: ${(error as Error)?.message ?? error}`,
+            `params(), locationParams() or location() threw for ${request.url}: ${describeError(error)}`,
             {
                 cause: error,
             },
