@@ -24,7 +24,7 @@ import {
 } from './persist/state.js';
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
 import type { PoolHost, PoolSnapshot } from './pools/pool.js';
-import { choosePool, ParamsPoolIds, readSessionControls } from './pools/pool-id.js';
+import { choosePool, ParamsPoolIds, type PoolChoice, paramsPoolId, readSessionControls } from './pools/pool-id.js';
 import { describeError, describeSessionError, redact, safeCause } from './redact.js';
 import { renderSessionReport } from './report/html.js';
 import { type SessionReportData, SessionTimeline } from './report/timeline.js';
@@ -98,6 +98,12 @@ class Lease implements SessionLease {
     }
 }
 
+/** A saved session waiting for its pool, with the params fingerprint it was initialised for. */
+interface RestoredSession {
+    managed: ManagedSession;
+    paramsFingerprint: string | undefined;
+}
+
 /** How many requests' failed sessions the manager remembers for their retries. */
 const MAX_FAILED_REMEMBERED = 10_000;
 
@@ -119,8 +125,14 @@ export class SessionManager {
     readonly #pools = new Map<string, PoolBackend>();
     readonly #configs = new Map<typeof SessionConfig, SessionConfig>();
     readonly #paramsIds = new ParamsPoolIds();
+    /** The `sessionParams` fingerprint of each pool numbered for params (`host[N]`). */
+    readonly #poolParams = new Map<string, string>();
+    /** Pairings asked of a shared store and not answered yet, so concurrent requests ask once. */
+    readonly #pendingParams = new Map<string, Promise<number>>();
+    /** Params pools whose pairing was logged in this run. */
+    readonly #loggedParams = new Set<string>();
     /** Saved sessions by pool id, waiting for their pool's first use. */
-    readonly #restored = new Map<string, ManagedSession[]>();
+    readonly #restored = new Map<string, RestoredSession[]>();
     /**
      * The session of each request's last failed attempt, by `uniqueKey` (Crawlee hands a retry
      * over as a new `Request` object), so the retry gets another session while the failed one
@@ -249,7 +261,8 @@ export class SessionManager {
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
         let pool: PoolBackend;
         try {
-            pool = this.#guard(() => this.#poolFor(config, request, controls));
+            const chosen = this.#guard(() => this.#poolFor(config, request, controls));
+            pool = chosen instanceof Promise ? await chosen : chosen;
         } catch (error) {
             if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
             throw error;
@@ -391,18 +404,71 @@ export class SessionManager {
         this.#deps.onClose?.(reason, error);
     }
 
-    #poolFor(config: SessionConfig, request: Request, controls: ReturnType<typeof readSessionControls>): PoolBackend {
-        const choice = choosePool(config, request, controls, this.#paramsIds);
-        if (choice.newParams) {
-            const { url, method } = choice.newParams;
+    #poolFor(
+        config: SessionConfig,
+        request: Request,
+        controls: ReturnType<typeof readSessionControls>,
+    ): PoolBackend | Promise<PoolBackend> {
+        const choice = choosePool(config, request, controls);
+        if (!choice.params) return this.#pool(choice.id, choice.config, undefined);
+        const params = choice.params;
+        const { host, fingerprint } = params;
+        const known = this.#paramsIds.indexOf(host, fingerprint);
+        if (known !== undefined) return this.#paramsPool(params, known, request);
+        const store = this.#store;
+        if (!store.paramsIndex) return this.#paramsPool(params, this.#paramsIds.assign(host, fingerprint), request);
+        // A shared store numbers params for every process: ask it once per pairing.
+        const key = `${host}\n${fingerprint}`;
+        let pending = this.#pendingParams.get(key);
+        if (!pending) {
+            pending = store
+                .paramsIndex(host, fingerprint)
+                .then((index) => {
+                    if (!Number.isInteger(index) || index < 0) {
+                        throw new TypeError(
+                            `The session store numbered sessionParams of ${host} as ${String(index)}; paramsIndex() must resolve to an integer >= 0.`,
+                        );
+                    }
+                    return this.#paramsIds.assign(host, fingerprint, index);
+                })
+                .finally(() => this.#pendingParams.delete(key));
+            this.#pendingParams.set(key, pending);
+        }
+        return pending.then((index) => this.#paramsPool(params, index, request));
+    }
+
+    /** The `host[N]` pool of one params value; its pairing is logged once per run. */
+    #paramsPool(params: NonNullable<PoolChoice['params']>, index: number, request: Request): PoolBackend {
+        const id = paramsPoolId(params.host, index);
+        if (!this.#loggedParams.has(id)) {
+            this.#loggedParams.add(id);
+            const { url, method } = params.init;
             this.log.info(
-                `Pool ${choice.id} serves requests with userData.sessionParams ${method ?? 'GET'} ${redact(url ?? request.url)}.`,
+                `Pool ${id} serves requests with userData.sessionParams ${method ?? 'GET'} ${redact(url ?? request.url)}.`,
             );
         }
-        let pool = this.#pools.get(choice.id);
+        const pool = this.#pool(id, undefined, params.fingerprint);
+        const paired = this.#poolParams.get(id);
+        // Defence in depth: a pool paired with other params never serves this request.
+        if (paired !== undefined && paired !== params.fingerprint) {
+            throw new Error(
+                `Pool ${id} holds sessions initialised with other userData.sessionParams than ${request.url} carries; ` +
+                    'set userData.sessionPool explicitly for one of them.',
+            );
+        }
+        return pool;
+    }
+
+    #pool(
+        id: string,
+        fromConfig: Omit<PoolConfig, 'id'> | undefined,
+        paramsFingerprint: string | undefined,
+    ): PoolBackend {
+        let pool = this.#pools.get(id);
         if (!pool) {
-            pool = this.#store.createPool(choice.id, this.#poolOptions(choice.id, choice.config), this.#poolHost);
-            this.#pools.set(choice.id, pool);
+            pool = this.#store.createPool(id, this.#poolOptions(id, fromConfig), this.#poolHost);
+            this.#pools.set(id, pool);
+            if (paramsFingerprint !== undefined) this.#poolParams.set(id, paramsFingerprint);
             this.#adoptRestored(pool);
         }
         return pool;
@@ -415,21 +481,30 @@ export class SessionManager {
     snapshot(cookies: boolean): PersistedState {
         const pools: PersistedState['pools'] = [];
         for (const pool of this.#pools.values()) {
+            const fingerprint = this.#poolParams.get(pool.id);
             pools.push({
                 id: pool.id,
                 badInits: pool.badInits,
-                sessions: pool.persistable().map((managed) => persistSession(managed, cookies)),
+                sessions: pool.persistable().map((managed) => persistSession(managed, cookies, fingerprint)),
             });
         }
         for (const [id, sessions] of this.#restored) {
-            pools.push({ id, badInits: 0, sessions: sessions.map((managed) => persistSession(managed, cookies)) });
+            pools.push({
+                id,
+                badInits: 0,
+                sessions: sessions.map(({ managed, paramsFingerprint }) =>
+                    persistSession(managed, cookies, paramsFingerprint),
+                ),
+            });
         }
+        const paramsPools = this.#paramsIds.pairings();
         return {
             format: STATE_FORMAT,
             version: STATE_VERSION,
             savedAt: this.#clock.now(),
             stats: this.#stats.snapshot(),
             pools,
+            ...(paramsPools.length > 0 ? { paramsPools } : {}),
         };
     }
 
@@ -443,11 +518,17 @@ export class SessionManager {
         const state = readState(value, this.log, key);
         if (!state) return 0;
         this.#stats.restore(state.stats);
+        // Before any pool is chosen: the same params get the same host[N] as in the saved run. A
+        // shared store numbers params itself.
+        if (state.paramsPools && !this.#store.paramsIndex) this.#paramsIds.restore(state.paramsPools);
         // A store that keeps sessions itself (shared between processes) is their source of truth.
         if (this.#store.keepsSessions) return 0;
         let count = 0;
         for (const record of state.pools) {
-            const sessions = record.sessions.map((saved) => restoreSession(saved, record.id, this.#hub, this.log));
+            const sessions = record.sessions.map((saved) => ({
+                managed: restoreSession(saved, record.id, this.#hub, this.log),
+                paramsFingerprint: saved.paramsFingerprint,
+            }));
             this.#restored.set(record.id, sessions);
             count += sessions.length;
         }
@@ -461,8 +542,20 @@ export class SessionManager {
         const now = this.#clock.now();
         const maxAgeMs =
             this.options.maxAgeSecs === undefined ? Number.POSITIVE_INFINITY : this.options.maxAgeSecs * 1000;
+        // A session initialised with other params than the pool is paired with (or saved before
+        // pairings were stable) must not serve its requests: another account's session.
+        const paired = this.#poolParams.get(pool.id);
+        const matching = saved.filter(({ paramsFingerprint }) => paramsFingerprint === paired);
+        if (matching.length < saved.length) {
+            this.log.info(
+                `Dropped ${saved.length - matching.length} saved sessions of pool ${pool.id}: they were initialised for other userData.sessionParams.`,
+            );
+        }
         // Too old for the current maxAgeSecs: dropped quietly (not a planned expiry of this run).
-        const usable = saved.filter((managed) => now - managed.createdAt < maxAgeMs).slice(0, pool.options.size);
+        const usable = matching
+            .map(({ managed }) => managed)
+            .filter((managed) => now - managed.createdAt < maxAgeMs)
+            .slice(0, pool.options.size);
         for (const managed of usable) {
             pool.adopt(managed);
             this.#timeline.restored(pool.id, managed, now);

@@ -19,6 +19,17 @@ const sessionRecord = z.object({
     userData: z.record(z.string(), z.unknown()),
     /** tough-cookie's serialised jar; absent when `persistState.cookies` is false. */
     cookieJar: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * The fingerprint of the `sessionParams` its pool was numbered for (`host[N]` pools only): a
+     * restored session joins only a pool paired with the same params.
+     */
+    paramsFingerprint: z.string().optional(),
+});
+
+const paramsPairing = z.object({
+    host: z.string().min(1),
+    fingerprint: z.string().min(1),
+    index: z.number().int().min(0),
 });
 
 const stateRecord = z.object({
@@ -33,14 +44,20 @@ const stateRecord = z.object({
             sessions: z.array(sessionRecord),
         }),
     ),
+    /** Which N each distinct `sessionParams` has in `host[N]`, so a restart numbers them the same. */
+    paramsPools: z.array(paramsPairing).optional(),
 });
 
 /** The record saved to the key-value store: sessions per pool, with counters and stats. */
 export type PersistedState = z.infer<typeof stateRecord>;
-type PersistedSession = z.infer<typeof sessionRecord>;
+export type PersistedSession = z.infer<typeof sessionRecord>;
 
 /** One session as saved; the proxy URL is kept (proxy passwords stay in the crawler's storage). */
-export function persistSession(managed: ManagedSession, cookies: boolean): PersistedSession {
+export function persistSession(
+    managed: ManagedSession,
+    cookies: boolean,
+    paramsFingerprint?: string,
+): PersistedSession {
     const state = managed.session.getState();
     return {
         id: managed.id,
@@ -52,6 +69,7 @@ export function persistSession(managed: ManagedSession, cookies: boolean): Persi
         ...(managed.proxyUrl !== undefined ? { proxyUrl: managed.proxyUrl } : {}),
         userData: (state.userData ?? {}) as Record<string, unknown>,
         ...(cookies ? { cookieJar: state.cookieJar as unknown as Record<string, unknown> } : {}),
+        ...(paramsFingerprint !== undefined ? { paramsFingerprint } : {}),
     };
 }
 

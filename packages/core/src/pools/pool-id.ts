@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError, PoolError, SessionControlError } from '../errors.js';
@@ -81,28 +82,20 @@ export function readSessionControls(request: Request): SessionControls {
     return controls;
 }
 
-/** Numbers distinct `sessionParams` per host (`host[0]`, `host[1]`, …), for one manager. */
-export class ParamsPoolIds {
-    #ids = new Map<string, Map<string, number>>();
+/** Hex digits of a params fingerprint: 64 bits, so distinct params of one host never collide in practice. */
+const FINGERPRINT_LENGTH = 16;
 
-    /** The pool id and whether the pairing is new (so the caller logs it once). */
-    idFor(host: string, params: InitRequest): { id: string; isNew: boolean } {
-        let byParams = this.#ids.get(host);
-        if (!byParams) {
-            byParams = new Map();
-            this.#ids.set(host, byParams);
-        }
-        const key = stableStringify(params);
-        let index = byParams.get(key);
-        const isNew = index === undefined;
-        if (index === undefined) {
-            index = byParams.size;
-            byParams.set(key, index);
-        }
-        return { id: `${host}[${index}]`, isNew };
-    }
+/**
+ * A stable identity of one `sessionParams` value: a truncated sha256 of its canonical form (keys
+ * sorted), the same in every process and every run. Pools numbered for params (`host[N]`) are
+ * paired with it, and every session they hold carries it, so a session initialised with one
+ * account's params never serves a request with another's.
+ */
+export function paramsFingerprint(params: InitRequest): string {
+    return createHash('sha256').update(stableStringify(params)).digest('hex').slice(0, FINGERPRINT_LENGTH);
 }
 
+/** Canonical JSON-like text of a value: object keys sorted, so key order never changes it. */
 function stableStringify(value: unknown): string {
     if (typeof value === 'function') return `fn:${value.toString()}`;
     if (typeof value !== 'object' || value === null) return JSON.stringify(value) ?? 'undefined';
@@ -113,38 +106,112 @@ function stableStringify(value: unknown): string {
     return `{${entries.join(',')}}`;
 }
 
+/** One pairing of `host[index]` with the params identified by `fingerprint`. */
+export interface ParamsPairing {
+    host: string;
+    fingerprint: string;
+    index: number;
+}
+
+/**
+ * Numbers distinct `sessionParams` per host (`host[0]`, `host[1]`, …) by their fingerprint. The
+ * pairings are saved with the persisted state and restored before first use, so the same params
+ * get the same N after a restart, and new params the next free N. (A shared store numbers params
+ * itself: the manager asks it and records its answer here.)
+ */
+export class ParamsPoolIds {
+    readonly #byHost = new Map<string, Map<string, number>>();
+    /** The Ns taken per host. */
+    readonly #taken = new Map<string, Set<number>>();
+    /** The next free N per host: above every N seen, restored ones included. */
+    readonly #next = new Map<string, number>();
+
+    /** The N paired with `fingerprint` on `host`, if any. */
+    indexOf(host: string, fingerprint: string): number | undefined {
+        return this.#byHost.get(host)?.get(fingerprint);
+    }
+
+    /**
+     * Pairs `fingerprint` with `index` (a store's answer) or with the next free N. A restored or
+     * shared pairing wins over nothing; an existing pairing is kept. Returns the N.
+     */
+    assign(host: string, fingerprint: string, index?: number): number {
+        let byFingerprint = this.#byHost.get(host);
+        if (!byFingerprint) {
+            byFingerprint = new Map();
+            this.#byHost.set(host, byFingerprint);
+        }
+        const known = byFingerprint.get(fingerprint);
+        if (known !== undefined) return known;
+        const next = this.#next.get(host) ?? 0;
+        const chosen = index ?? next;
+        byFingerprint.set(fingerprint, chosen);
+        let taken = this.#taken.get(host);
+        if (!taken) {
+            taken = new Set();
+            this.#taken.set(host, taken);
+        }
+        taken.add(chosen);
+        this.#next.set(host, Math.max(next, chosen + 1));
+        return chosen;
+    }
+
+    /** Every pairing, for the persisted state. */
+    pairings(): ParamsPairing[] {
+        const result: ParamsPairing[] = [];
+        for (const [host, byFingerprint] of this.#byHost) {
+            for (const [fingerprint, index] of byFingerprint) result.push({ host, fingerprint, index });
+        }
+        return result;
+    }
+
+    /** Restores saved pairings (before first use). A pairing whose N is already taken on its host is skipped. */
+    restore(pairings: readonly ParamsPairing[]): void {
+        for (const { host, fingerprint, index } of pairings) {
+            if (!this.#taken.get(host)?.has(index)) this.assign(host, fingerprint, index);
+        }
+    }
+}
+
 /** The pool id for a location: `host@v1,v2,…` with the ADDRESS_FIELDS present, in order. */
 export function locationPoolId(host: string, location: Location, addressFields: readonly string[]): string {
     const values = addressFields.map((field) => location[field]).filter((value): value is string => !!value);
     return `${host}@${values.join(',')}`;
 }
 
-/** What the pool choice for one request resolved to. */
-export interface PoolChoice {
-    id: string;
-    /** Options returned by `pool()` with the id, if it returned a `PoolConfig`. */
-    config?: Omit<PoolConfig, 'id'>;
-    /** Set when the id was numbered for new `sessionParams`: the caller logs the pairing once. */
-    newParams?: InitRequest;
+/** What the pool choice for one request resolved to: a pool id, or params for a `host[N]` pool. */
+export type PoolChoice =
+    | {
+          id: string;
+          /** Options returned by `pool()` with the id, if it returned a `PoolConfig`. */
+          config?: Omit<PoolConfig, 'id'>;
+          params?: undefined;
+      }
+    | {
+          id?: undefined;
+          config?: undefined;
+          /** `userData.sessionParams`: the pool is `host[N]`, N paired with the params' fingerprint. */
+          params: { host: string; fingerprint: string; init: InitRequest };
+      };
+
+/** The id of the pool numbered `index` for params on `host`. */
+export function paramsPoolId(host: string, index: number): string {
+    return `${host}[${index}]`;
 }
 
 /**
- * The pool for `request`: `userData.sessionPool`; else with `sessionParams` `host[N]`; else with
+ * The pool for `request`: `userData.sessionPool`; else with `sessionParams` `host[N]` (the caller
+ * numbers the params, see {@link ParamsPoolIds}); else with
  * `sessionLocation` `host@…`; else `config.pool(request)`.
  *
  * @throws PoolError when `pool()` throws or returns no usable id.
  * @throws CloseCrawlerError when `pool()` asks to stop the crawl.
  */
-export function choosePool(
-    config: SessionConfig,
-    request: Request,
-    controls: SessionControls,
-    paramsIds: ParamsPoolIds,
-): PoolChoice {
+export function choosePool(config: SessionConfig, request: Request, controls: SessionControls): PoolChoice {
     if (controls.pool !== undefined) return { id: controls.pool };
     if (controls.params) {
-        const { id, isNew } = paramsIds.idFor(hostOf(request.url), controls.params);
-        return isNew ? { id, newParams: controls.params } : { id };
+        const init = controls.params;
+        return { params: { host: hostOf(request.url), fingerprint: paramsFingerprint(init), init } };
     }
     if (controls.location && Object.keys(controls.location).length > 0) {
         const fields = (config.constructor as typeof SessionConfig).ADDRESS_FIELDS;
