@@ -60,6 +60,7 @@ const wrongTypes: Record<keyof ManagedSessionsOptions, [value: unknown, expected
     registry: [{}, 'a SessionConfigRegistry', '`{}` (object)'],
     persistState: [true, 'an object { enabled?, key?, cookies? }', '`true` (boolean)'],
     adaptiveLifetime: ['on', 'a boolean', '`"on"` (string)'],
+    hookTimeoutSecs: ['120', 'a finite number > 0', '`"120"` (string)'],
     statusIntervalSecs: ['60', 'a finite number >= 0', '`"60"` (string)'],
     report: ['yes', 'a boolean', '`"yes"` (string)'],
     store: [
@@ -104,6 +105,27 @@ describe('attachManagedSessions(crawler, options) validates the options at its e
             { waitTimeoutSecs: 0 },
             'waitTimeoutSecs',
             'Expected `waitTimeoutSecs` to be a finite number > 0, got `0` (number).',
+        ],
+        // Issue #15: what would misbehave later rather than fail now.
+        [
+            JSON.parse('{"pools":{"__proto__":{"size":1}}}'),
+            'pools.__proto__',
+            'Expected `pools.__proto__` to be left out: `__proto__`, `constructor` and `prototype` cannot be keys here (they reach the prototype of every object); rename or remove it, got `{"size":1}` (object).',
+        ],
+        [
+            { persistState: { key: 'state/shop 1' } },
+            'persistState.key',
+            "Expected `persistState.key` to be a key-value store key: at most 256 characters, each a letter, digit or one of ! - _ . ' ( ) (Crawlee's rule; e.g. replace spaces and slashes with '-'), got `\"state/shop 1\"` (string).",
+        ],
+        [
+            { statusIntervalSecs: 0.01 },
+            'statusIntervalSecs',
+            'Expected `statusIntervalSecs` to be a number of seconds >= 1, or 0 to turn status lines off (one line per pool more often than each second would flood the log), got `0.01` (number).',
+        ],
+        [
+            { hookTimeoutSecs: 2_147_484 },
+            'hookTimeoutSecs',
+            'Expected `hookTimeoutSecs` to be a number of seconds <= 2147483 (Node.js timers cannot wait longer than 2^31-1 ms, about 24.8 days), got `2147484` (number).',
         ],
     ])('rejects %j: %s', (options, path, message) => {
         expect(attachError(cheerio(), options)).toMatchObject({

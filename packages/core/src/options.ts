@@ -1,7 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
 import { z } from 'zod';
 import { ManagedSessionsOptionsError } from './errors.js';
-import { fn, initRequestSchema, stringRecord } from './init/schema.js';
+import { fn, initRequestSchema, safeRecord, stringRecord } from './init/schema.js';
 import { redact } from './redact.js';
 import type { SessionConfigRegistry } from './registry/registry.js';
 import { sessionConfigRegistry } from './registry/registry.js';
@@ -12,28 +12,69 @@ import type { InitRequest, Location, SessionResponse } from './types.js';
 /** Replaces `SessionConfig.check()` for every response, init and use alike. */
 export type Checker = (response: SessionResponse, request: Request, session: Session) => boolean | Promise<boolean>;
 
+/**
+ * The default of every option that has one: the single source for the schema below, the resolved
+ * options and the `@default` tags of {@link ManagedSessionsOptions} (a unit test holds all three
+ * equal). Arrays and objects are copied for each resolve.
+ */
+export const OPTION_DEFAULTS = Object.freeze({
+    enabled: true,
+    poolSize: 8,
+    pools: Object.freeze({}),
+    exclusive: false,
+    delay: 0,
+    randomizeDelay: true,
+    maxErrors: 1,
+    maxCheckFailures: 1,
+    maxBadInits: 8,
+    waitTimeoutSecs: 60,
+    errorStatusCodes: Object.freeze([520, 521]),
+    statsPerPool: false,
+    persistState: Object.freeze({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
+    adaptiveLifetime: true,
+    hookTimeoutSecs: 120,
+    statusIntervalSecs: 60,
+} as const);
+
+/**
+ * The longest timer Node.js can set is 2^31-1 ms (a longer one fires after 1 ms, with a warning):
+ * 2,147,483 whole seconds. Every option that becomes a timer is bounded by it.
+ */
+export const MAX_TIMER_SECS = Math.floor((2 ** 31 - 1) / 1000);
+
 /** Per-pool overrides in the `pools` option. They win over what `pool()` returns and over the global options. */
 export interface PoolOptions {
     /** @default option `poolSize` */
-    size?: number;
+    size?: number | undefined;
     /** @default option `delay` */
-    delay?: number;
+    delay?: number | undefined;
     /** @default option `randomizeDelay` */
-    randomizeDelay?: boolean;
+    randomizeDelay?: boolean | undefined;
     /** @default option `maxBadInits` */
-    maxBadInits?: number;
+    maxBadInits?: number | undefined;
     /** @default option `exclusive` */
-    exclusive?: boolean;
+    exclusive?: boolean | undefined;
 }
 
 /** Where and how pool state is saved in the crawler's key-value store. */
 export interface PersistStateOptions {
     /** @default true */
     enabled?: boolean;
-    /** @default 'MANAGED_SESSIONS_STATE' */
+    /**
+     * The record's key in the crawler's key-value store: 1 to 256 characters of `a-zA-Z0-9!-_.'()`
+     * (Crawlee's rule for keys).
+     * @default 'MANAGED_SESSIONS_STATE'
+     */
     key?: string;
     /** Save cookie values; `false` leaves them out of the record. @default true */
     cookies?: boolean;
+}
+
+/** {@link PersistStateOptions} with every default filled in. */
+export interface ResolvedPersistStateOptions {
+    enabled: boolean;
+    key: string;
+    cookies: boolean;
 }
 
 /** Options of `attachManagedSessions()` (and of the engine behind it). Every field is optional. */
@@ -42,11 +83,14 @@ export interface ManagedSessionsOptions {
     enabled?: boolean;
     /** Working sessions wanted per pool. @default 8 */
     poolSize?: number;
-    /** Per pool id overrides. @default {} */
+    /**
+     * Per pool id overrides. `__proto__`, `constructor` and `prototype` cannot be pool ids here.
+     * @default {}
+     */
     pools?: Record<string, PoolOptions>;
     /** A session serves one request at a time. @default false */
     exclusive?: boolean;
-    /** Minimum seconds between two assignments of one session. @default 0 */
+    /** Minimum seconds between two assignments of one session; at most 2,147,483 (a timer). @default 0 */
     delay?: number;
     /** Multiply each delay by a random factor in [0.5, 1.5]. @default true */
     randomizeDelay?: boolean;
@@ -56,7 +100,7 @@ export interface ManagedSessionsOptions {
     maxCheckFailures?: number;
     /** Consecutive failed inits in one pool before the crawl stops with `bad_session_inits`. @default 8 */
     maxBadInits?: number;
-    /** How long a request may wait for a ready session before it fails. @default 60 */
+    /** How long a request may wait for a ready session before it fails; at most 2,147,483 (a timer). @default 60 */
     waitTimeoutSecs?: number;
     /** Response codes that count as download errors. @default [520, 521] */
     errorStatusCodes?: number[];
@@ -87,11 +131,16 @@ export interface ManagedSessionsOptions {
      * Seconds a user hook (`params()`, `initSession()`, `processRequest()`, `check()`, the proxy's
      * `newUrlFunction`) may take before it counts as failed: an init that exceeds it counts
      * `init/failed`, a `processRequest()` or `check()` that exceeds it fails that attempt. A hook
-     * that never settles can then neither hang the crawl nor hold a session forever.
+     * that never settles can then neither hang the crawl nor hold a session forever. At most
+     * 2,147,483 (a timer).
      * @default 120
      */
     hookTimeoutSecs?: number;
-    /** Seconds between two status lines per pool in the crawler's log; 0 turns them off. @default 60 */
+    /**
+     * Seconds between two status lines per pool in the crawler's log; 0 turns them off, otherwise
+     * 1 to 2,147,483.
+     * @default 60
+     */
     statusIntervalSecs?: number;
     /**
      * Write the session report (`SESSIONS_REPORT.html`: per-pool timeline of sessions, init cost,
@@ -111,14 +160,64 @@ export interface ManagedSessionsOptions {
     store?: SessionStore;
 }
 
+/**
+ * Options after validation, with every default filled in. A plain interface (the published
+ * declarations do not depend on zod); a compile-time check below keeps it equal to the schema's output.
+ */
+export interface ResolvedManagedSessionsOptions {
+    enabled: boolean;
+    poolSize: number;
+    /** A null-prototype object: only the pool ids the user wrote are keys. */
+    pools: Record<string, PoolOptions>;
+    exclusive: boolean;
+    delay: number;
+    randomizeDelay: boolean;
+    maxErrors: number;
+    maxCheckFailures: number;
+    maxBadInits: number;
+    waitTimeoutSecs: number;
+    errorStatusCodes: number[];
+    /** A null-prototype object. */
+    location?: Location | undefined;
+    params: InitRequest | undefined;
+    checker: Checker | undefined;
+    statsPerPool: boolean;
+    maxUsageCount?: number | undefined;
+    maxAgeSecs?: number | undefined;
+    registry: SessionConfigRegistry;
+    persistState: ResolvedPersistStateOptions;
+    adaptiveLifetime: boolean;
+    hookTimeoutSecs: number;
+    statusIntervalSecs: number;
+    /** `undefined`: true. */
+    report?: boolean | undefined;
+    /** `undefined`: the in-memory default. */
+    store: SessionStore | undefined;
+}
+
 const COUNT = 'an integer >= 1';
 const count = () => z.number({ error: COUNT }).int({ error: COUNT }).min(1, { error: COUNT });
 const DELAY = 'a finite number >= 0';
-const delay = () => z.number({ error: DELAY }).min(0, { error: DELAY }).finite({ error: DELAY });
 const POSITIVE = 'a finite number > 0';
-const positive = () => z.number({ error: POSITIVE }).positive({ error: POSITIVE }).finite({ error: POSITIVE });
+const TIMER = `a number of seconds <= ${MAX_TIMER_SECS} (Node.js timers cannot wait longer than 2^31-1 ms, about 24.8 days)`;
+/** A timer's seconds, >= 0; each check stops the next, so one wrong value gives one message. */
+const delay = () =>
+    z.number({ error: DELAY }).min(0, { error: DELAY, abort: true }).max(MAX_TIMER_SECS, { error: TIMER, abort: true });
+/** A timer's seconds, > 0. */
+const positiveTimer = () => positive().max(MAX_TIMER_SECS, { error: TIMER, abort: true });
+const positive = () => z.number({ error: POSITIVE }).positive({ error: POSITIVE, abort: true });
+const STATUS_INTERVAL =
+    'a number of seconds >= 1, or 0 to turn status lines off (one line per pool more often than each second would flood the log)';
 const bool = () => z.boolean({ error: 'a boolean' });
 const STATUS = 'an HTTP status code (an integer 100-599)';
+/**
+ * Crawlee's rule for key-value store keys (`KEY_VALUE_STORE_KEY_REGEX` of `@apify/consts`, checked by
+ * `KeyValueStore.setValue`): a key it rejects would fail the first save, mid-crawl.
+ */
+const STORE_KEY = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
+const STORE_KEY_RULE =
+    "a key-value store key: at most 256 characters, each a letter, digit or one of ! - _ . ' ( ) (Crawlee's rule; e.g. replace spaces and slashes with '-')";
+
 const poolOptionsSchema = z.strictObject(
     {
         size: count().optional(),
@@ -130,30 +229,35 @@ const poolOptionsSchema = z.strictObject(
     { error: 'an object { size?, delay?, randomizeDelay?, maxBadInits?, exclusive? }' },
 );
 
+const D = OPTION_DEFAULTS;
 const persistStateSchema = z.strictObject(
     {
-        enabled: bool().default(true),
+        enabled: bool().default(D.persistState.enabled),
         key: z
             .string({ error: 'a non-empty string' })
-            .min(1, { error: 'a non-empty string' })
-            .default('MANAGED_SESSIONS_STATE'),
-        cookies: bool().default(true),
+            .min(1, { error: 'a non-empty string', abort: true })
+            .regex(STORE_KEY, { error: STORE_KEY_RULE })
+            .default(D.persistState.key),
+        cookies: bool().default(D.persistState.cookies),
     },
     { error: 'an object { enabled?, key?, cookies? }' },
 );
 
 const optionsSchema = z.strictObject(
     {
-        enabled: bool().default(true),
-        poolSize: count().default(8),
-        pools: z.record(z.string(), poolOptionsSchema, { error: 'an object keyed by pool id' }).default({}),
-        exclusive: bool().default(false),
-        delay: delay().default(0),
-        randomizeDelay: bool().default(true),
-        maxErrors: count().default(1),
-        maxCheckFailures: count().default(1),
-        maxBadInits: count().default(8),
-        waitTimeoutSecs: positive().default(60),
+        enabled: bool().default(D.enabled),
+        poolSize: count().default(D.poolSize),
+        // A default skips the transform: give it the same null-prototype shape.
+        pools: safeRecord(z.record(z.string(), poolOptionsSchema, { error: 'an object keyed by pool id' })).default(
+            () => Object.assign(Object.create(null) as Record<string, never>, D.pools),
+        ),
+        exclusive: bool().default(D.exclusive),
+        delay: delay().default(D.delay),
+        randomizeDelay: bool().default(D.randomizeDelay),
+        maxErrors: count().default(D.maxErrors),
+        maxCheckFailures: count().default(D.maxCheckFailures),
+        maxBadInits: count().default(D.maxBadInits),
+        waitTimeoutSecs: positiveTimer().default(D.waitTimeoutSecs),
         errorStatusCodes: z
             .array(
                 z
@@ -165,11 +269,11 @@ const optionsSchema = z.strictObject(
                     error: 'an array of HTTP status codes (100-599)',
                 },
             )
-            .default([520, 521]),
+            .default(() => [...D.errorStatusCodes]),
         location: stringRecord().optional(),
         params: initRequestSchema.optional(),
         checker: fn('a function (response, request, session) => boolean').optional(),
-        statsPerPool: bool().default(false),
+        statsPerPool: bool().default(D.statsPerPool),
         maxUsageCount: count().optional(),
         maxAgeSecs: positive().optional(),
         registry: z
@@ -178,10 +282,12 @@ const optionsSchema = z.strictObject(
                 { error: 'a SessionConfigRegistry' },
             )
             .optional(),
-        persistState: persistStateSchema.default({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
-        adaptiveLifetime: bool().default(true),
-        hookTimeoutSecs: positive().default(120),
-        statusIntervalSecs: delay().default(60),
+        persistState: persistStateSchema.default(() => ({ ...D.persistState })),
+        adaptiveLifetime: bool().default(D.adaptiveLifetime),
+        hookTimeoutSecs: positiveTimer().default(D.hookTimeoutSecs),
+        statusIntervalSecs: delay()
+            .refine((secs) => secs === 0 || secs >= 1, { error: STATUS_INTERVAL })
+            .default(D.statusIntervalSecs),
         // No zod default: `undefined` means true, so resolved options keep their documented shape.
         report: bool().optional(),
         store: z
@@ -197,16 +303,38 @@ const optionsSchema = z.strictObject(
     { error: 'an options object' },
 );
 
-/** Options after validation, with every default filled in. */
-export interface ResolvedManagedSessionsOptions
-    extends Omit<z.output<typeof optionsSchema>, 'registry' | 'checker' | 'params' | 'pools' | 'store'> {
-    registry: SessionConfigRegistry;
-    /** `undefined`: the in-memory default. */
-    store: SessionStore | undefined;
-    checker: Checker | undefined;
-    params: InitRequest | undefined;
-    pools: Record<string, PoolOptions>;
-}
+// ---- compile-time ties between the public interfaces and the schema (nothing here is exported) ----
+
+/** `true` only when `A` and `B` are the same type (not merely assignable either way). */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only for `true`. */
+type Assert<T extends true> = T;
+/** Keys the schema can only type loosely (functions, class instances, nested `InitRequest`). */
+type Loose = 'registry' | 'checker' | 'params' | 'store' | 'pools';
+type SchemaOutput = z.output<typeof optionsSchema>;
+type DefaultsFit = {
+    [K in keyof typeof OPTION_DEFAULTS]: (typeof OPTION_DEFAULTS)[K] extends Readonly<
+        NonNullable<ManagedSessionsOptions[K]>
+    >
+        ? true
+        : false;
+};
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check, never used at run time
+type OptionTypesMatchSchema = [
+    Assert<Equals<Omit<SchemaOutput, Loose>, Omit<ResolvedManagedSessionsOptions, Loose>>>,
+    Assert<Equals<keyof SchemaOutput, keyof ResolvedManagedSessionsOptions>>,
+    Assert<Equals<keyof SchemaOutput, keyof ManagedSessionsOptions>>,
+    Assert<Equals<z.output<typeof poolOptionsSchema>, PoolOptions>>,
+    Assert<Equals<z.output<typeof persistStateSchema>, ResolvedPersistStateOptions>>,
+    Assert<Equals<keyof z.input<typeof persistStateSchema>, keyof PersistStateOptions>>,
+    Assert<Equals<SchemaOutput['pools'], Record<string, z.output<typeof poolOptionsSchema>>>>,
+    // The loose keys: what the schema yields must at least be what the interface promises.
+    Assert<SchemaOutput['registry'] extends ResolvedManagedSessionsOptions['registry'] | undefined ? true : false>,
+    Assert<SchemaOutput['store'] extends ResolvedManagedSessionsOptions['store'] ? true : false>,
+    Assert<Checker extends NonNullable<SchemaOutput['checker']> ? true : false>,
+    // Every default in the table is a value of its option.
+    Assert<Equals<DefaultsFit[keyof DefaultsFit], true>>,
+];
 
 /**
  * Validates options once, at the public entry, and fills in defaults.
@@ -226,10 +354,11 @@ export function resolveOptions(input: ManagedSessionsOptions | undefined = {}): 
     return {
         ...data,
         registry: data.registry ?? sessionConfigRegistry,
+        // The schema checks these are functions; their signatures are the interface's promise.
         checker: data.checker as Checker | undefined,
         params: data.params as InitRequest | undefined,
-        pools: data.pools as Record<string, PoolOptions>,
-    } as ResolvedManagedSessionsOptions;
+        store: data.store,
+    };
 }
 
 /** The keys an object at `path` may have, for "did you mean" hints. */

@@ -4,10 +4,38 @@ import { z } from 'zod';
 // importing options.ts from them would close an import cycle (options → registry → SessionConfig
 // → init/params) in which SessionConfig's module runs before init/params.ts has initialised.
 
+/**
+ * Keys that reach `Object.prototype` (or shadow it) when an object is used as a dictionary. zod's
+ * record drops a `__proto__` own key (from `JSON.parse`) silently and keeps the others; here each
+ * is an error naming its path, so a pool, header or location never vanishes or misbehaves unseen.
+ */
+export const FORBIDDEN_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+export const FORBIDDEN_KEY =
+    'left out: `__proto__`, `constructor` and `prototype` cannot be keys here (they reach the prototype of every object); rename or remove it';
+
+/**
+ * `record` with every own key of the input checked (enumerable or not, `JSON.parse`d `__proto__`
+ * included) and a null-prototype copy as output: looking up any key, `constructor` too, finds only
+ * what the user wrote.
+ */
+export function safeRecord<T extends z.ZodType<Record<string, unknown>>>(record: T) {
+    return z
+        .preprocess((input, context) => {
+            if (typeof input !== 'object' || input === null || Array.isArray(input)) return input;
+            for (const key of Object.getOwnPropertyNames(input)) {
+                if (!FORBIDDEN_KEYS.includes(key)) continue;
+                const value = Object.getOwnPropertyDescriptor(input, key)?.value;
+                context.addIssue({ code: 'custom', path: [key], input: value, message: FORBIDDEN_KEY });
+            }
+            return input;
+        }, record)
+        .transform((output) => Object.assign(Object.create(null) as z.output<T>, output));
+}
+
 const STRING_RECORD = 'an object of string values';
-/** A record of string values (headers, form fields, locations). */
+/** A record of string values (headers, form fields, locations); a null-prototype copy. */
 export const stringRecord = () =>
-    z.record(z.string({ error: STRING_RECORD }), z.string({ error: 'a string' }), { error: STRING_RECORD });
+    safeRecord(z.record(z.string({ error: STRING_RECORD }), z.string({ error: 'a string' }), { error: STRING_RECORD }));
 
 /** A function; `expected` describes its signature in error messages. */
 export const fn = (expected: string) =>
