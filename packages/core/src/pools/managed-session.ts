@@ -20,7 +20,7 @@ export class ManagedSession {
     readonly session: Session;
     readonly poolId: string;
     readonly proxyUrl: string | undefined;
-    readonly createdAt: number;
+    #createdAt: number;
     /** Assignments so far. */
     uses = 0;
     /** Download errors counted against `maxErrors`. */
@@ -43,8 +43,23 @@ export class ManagedSession {
         this.session = session;
         this.poolId = poolId;
         this.proxyUrl = proxyUrl;
-        this.createdAt = createdAt;
+        this.#createdAt = createdAt;
         this.nextUseAt = createdAt;
+    }
+
+    /** When its init finished (ms), or when another process or an earlier run created it. */
+    get createdAt(): number {
+        return this.#createdAt;
+    }
+
+    /**
+     * Brings times saved under another clock back into range (a restored session): created no later
+     * than `now`, next use no later than `latestNextUseAt`. A clock skew must not make a session
+     * unusable for years nor keep it from ageing.
+     */
+    clampTimes(now: number, latestNextUseAt: number): void {
+        if (!(this.#createdAt <= now)) this.#createdAt = now;
+        if (!(this.nextUseAt <= latestNextUseAt)) this.nextUseAt = latestNextUseAt;
     }
 
     get id(): string {

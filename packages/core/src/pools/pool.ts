@@ -1,5 +1,5 @@
 import type { Log, Request } from '@crawlee/core';
-import type { Clock, TimerHandle } from '../clock.js';
+import { type Clock, clampTimerMs, setLongTimeout, type TimerHandle } from '../clock.js';
 import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
 import type { FailureKind, PoolBackend } from '../store/store.js';
 import type { ResolvedPoolOptions } from '../types.js';
@@ -61,7 +61,8 @@ interface Waiter {
     avoid: ManagedSession | undefined;
     resolve(session: ManagedSession): void;
     reject(error: Error): void;
-    timer: TimerHandle;
+    /** Cancels its `waitTimeoutSecs` timer. */
+    cancelTimer: () => void;
     since: number;
 }
 
@@ -163,7 +164,8 @@ export class Pool implements PoolBackend {
                 resolve,
                 reject,
                 since: clock.now(),
-                timer: clock.setTimeout(() => this.#timeOut(waiter), this.#host.waitTimeoutSecs * 1000),
+                // A wait past the longest timer Node has is waited in steps, never cut to 1 ms.
+                cancelTimer: setLongTimeout(clock, () => this.#timeOut(waiter), this.#host.waitTimeoutSecs * 1000),
             };
             this.#waiters.push(waiter);
             this.#dispatch();
@@ -213,7 +215,7 @@ export class Pool implements PoolBackend {
         if (this.#wakeTimer !== undefined) this.#host.clock.clearTimeout(this.#wakeTimer);
         this.#wakeTimer = undefined;
         for (const waiter of this.#waiters.splice(0)) {
-            this.#host.clock.clearTimeout(waiter.timer);
+            waiter.cancelTimer();
             waiter.reject(this.#closedError);
         }
     }
@@ -228,8 +230,13 @@ export class Pool implements PoolBackend {
         return this.#ready;
     }
 
-    /** Puts a restored session into rotation without an init. */
+    /**
+     * Puts a restored session into rotation without an init. Its saved times may come from a skewed
+     * clock: it is created no later than now and usable no later than one pool delay from now.
+     */
     adopt(session: ManagedSession): void {
+        const now = this.#host.clock.now();
+        session.clampTimes(now, now + this.options.delay * 1000);
         if (this.#wanted < this.options.size) this.#wanted++;
         this.#ready.push(session);
     }
@@ -259,7 +266,7 @@ export class Pool implements PoolBackend {
             const index = this.#waiters.findIndex((waiter) => waiter.fresh);
             if (index >= 0) {
                 const [waiter] = this.#waiters.splice(index, 1);
-                this.#host.clock.clearTimeout(waiter!.timer);
+                waiter!.cancelTimer();
                 this.#assign(session, waiter!.request);
                 waiter!.resolve(session);
             }
@@ -290,7 +297,7 @@ export class Pool implements PoolBackend {
             const session = this.#pickReady(now, waiter.request, waiter.avoid);
             if (!session) break;
             this.#waiters.splice(i, 1);
-            this.#host.clock.clearTimeout(waiter.timer);
+            waiter.cancelTimer();
             this.#assign(session, waiter.request);
             waiter.resolve(session);
         }
@@ -386,7 +393,8 @@ export class Pool implements PoolBackend {
                 this.#wakeAt = Number.POSITIVE_INFINITY;
                 this.#dispatch();
             },
-            Math.max(0, earliest - now),
+            // Past the longest timer Node has, it wakes early, finds nothing due and sleeps again.
+            clampTimerMs(earliest - now),
         );
     }
 
