@@ -107,20 +107,42 @@ export class RuleEntry {
     }
 }
 
+/** Bits of a path key that hold the literal path's length; the hash is above them. */
+const PATH_LENGTH_BITS = 10;
+const PATH_LENGTH_MASK = (1 << PATH_LENGTH_BITS) - 1;
+
+/**
+ * `textHash(literal)` and `literal.length` in one small integer; `-1` (check the entry) when the
+ * entry has no literal path or a longer one than the key can hold.
+ */
+function pathKey(literal: string | undefined): number {
+    if (literal === undefined || literal.length > PATH_LENGTH_MASK) return -1;
+    return textHash(literal) * (PATH_LENGTH_MASK + 1) + literal.length;
+}
+
+/**
+ * Whether the literal path behind `key` may be a prefix of `url`'s path: `false` means it is
+ * certainly not; `true` must be confirmed by the entry (hashes may collide).
+ */
+export function mayPrefixPath(key: number, url: TargetUrl): boolean {
+    return key < 0 || url.pathPrefixHash(key & PATH_LENGTH_MASK) === key >>> PATH_LENGTH_BITS;
+}
+
 /**
  * The entries filed under one key, best first. Entries are added one by one, at registration,
  * scattered in memory among everything else registration allocates; the first lookup after a
- * change copies them once, together, so a lookup's scan reads adjacent memory.
+ * change copies them once, together, into {@link slots}, so a lookup's scan reads adjacent memory.
  */
 export class Bucket {
+    /** Every entry, best first; the same objects as in {@link slots} once compacted. */
     entries: RuleEntry[] = [];
     /**
-     * For entry `i` of a compacted bucket, at `2i` the length of its literal path (`-1`: none, or
-     * one with `*`) and at `2i + 1` its `textHash()`: a lookup skips entries whose literal path
-     * cannot be a prefix of the URL's path reading this one array of small integers, not the
-     * entries themselves.
+     * What a lookup scans: for entry `i`, at `2i` its path key (see `mayPrefixPath()`) and at
+     * `2i + 1` the entry. The key lets a lookup skip an entry whose literal path cannot be a prefix
+     * of the URL's path without reading the entry; interleaved, a key and the entry's address
+     * share a cache line.
      */
-    pathFilter: number[] = [];
+    slots: Array<number | RuleEntry> = [];
     #compact = true;
     readonly #strings = new Map<string, string>();
 
@@ -146,11 +168,15 @@ export class Bucket {
     /** Compacts the bucket if it changed since the last lookup; returns it. */
     compacted(): this {
         if (!this.#compact) {
-            this.entries = this.entries.map((entry) => entry.copy(this.#strings));
-            this.pathFilter = this.entries.flatMap((entry) => {
-                const literal = entry.pathLiteral;
-                return literal === undefined ? [-1, 0] : [literal.length, textHash(literal)];
+            // The array first, then the entries in scan order, each right after the previous one.
+            const slots = new Array<number | RuleEntry>(2 * this.entries.length);
+            this.entries.forEach((entry, i) => {
+                const copy = entry.copy(this.#strings);
+                slots[2 * i] = pathKey(copy.pathLiteral);
+                slots[2 * i + 1] = copy;
+                this.entries[i] = copy;
             });
+            this.slots = slots;
             this.#compact = true;
         }
         return this;

@@ -1,6 +1,6 @@
 import { SessionConfig } from '../config/session-config.js';
 import { domainKey, hasRegistrableDomain, isIpHostname, parentKeys } from './domain-key.js';
-import { Bucket, RuleEntry } from './entry.js';
+import { Bucket, mayPrefixPath, RuleEntry } from './entry.js';
 import { UrlPattern } from './pattern.js';
 import { type CompiledRule, compileRule, type SessionConfigRule } from './rule.js';
 import { TargetUrl } from './target-url.js';
@@ -192,14 +192,13 @@ function bestMatch(
     current: RuleEntry | undefined,
     replacing: typeof SessionConfig | undefined,
 ): RuleEntry | undefined {
-    const { entries, pathFilter } = bucket;
-    for (let i = 0; i < entries.length; i++) {
+    const slots = bucket.slots;
+    for (let i = 0; i < slots.length; i += 2) {
+        // Reading the address does not read the entry: a skipped entry costs no cache miss.
+        const entry = slots[i + 1] as RuleEntry;
         // Sorted best first: nothing further down can beat `current`.
-        if (current !== undefined && !outranks(entries[i]!, current)) break;
-        const pathLength = pathFilter[2 * i]!;
-        // Its literal path is not a prefix of the URL's: skip the entry without reading it.
-        if (pathLength > 0 && target.pathPrefixHash(pathLength) !== pathFilter[2 * i + 1]) continue;
-        const entry = entries[i]!;
+        if (current !== undefined && !outranks(entry, current)) break;
+        if (!mayPrefixPath(slots[i] as number, target)) continue;
         if (replacing !== undefined && entry.insteadOf !== replacing) continue;
         if (entry.matches(target)) return entry;
     }

@@ -92,8 +92,8 @@ export class TargetUrl {
 const TEXT_HASH_SEED = 7;
 
 function nextTextHash(hash: number, charCode: number): number {
-    // 30 bits: a small integer for V8 in every build, so arrays of hashes stay unboxed.
-    return (Math.imul(hash, 31) + charCode) & 0x3fffffff;
+    // 20 bits: with a length beside it, a path key is still a small integer for V8 (unboxed).
+    return (Math.imul(hash, 31) + charCode) & 0xfffff;
 }
 
 /** A hash of `text`, equal to `TargetUrl.pathPrefixHash(text.length)` of a URL whose path starts with `text`. */
