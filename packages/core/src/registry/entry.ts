@@ -2,6 +2,11 @@ import type { SessionConfig } from '../config/session-config.js';
 import type { HostMode, UrlPattern } from './pattern.js';
 import { type TargetUrl, textHash } from './target-url.js';
 
+/** What an entry is made of: one include of a rule, and the rest of the rule. */
+export type EntrySource = Pick<RuleEntry, 'cls' | 'priority' | 'order' | 'include' | 'insteadOf'> & {
+    excludes: readonly UrlPattern[] | undefined;
+};
+
 /**
  * One include pattern of one rule: the unit that is indexed and ranked. What a lookup reads is
  * copied into plain fields of the entry (host, port, literal path), so that the common patterns
@@ -37,12 +42,7 @@ export class RuleEntry {
      * @param strings Strings already held by the entry's bucket: equal hostnames share one string,
      * which a lookup then finds in the cache after its first comparison.
      */
-    constructor(
-        source: Pick<RuleEntry, 'cls' | 'priority' | 'order' | 'include' | 'insteadOf'> & {
-            excludes: readonly UrlPattern[] | undefined;
-        },
-        strings: Map<string, string>,
-    ) {
+    constructor(source: EntrySource, strings: Map<string, string>) {
         const include = source.include;
         const hostname = include.hostname;
         const share = (text: string): string => {
@@ -151,8 +151,9 @@ export class Bucket {
         this.#strings.set(key, key);
     }
 
-    /** Inserts `entry`, keeping the entries sorted best first (binary search: buckets can be large). */
-    insert(entry: RuleEntry, outranks: (a: RuleEntry, b: RuleEntry) => boolean): void {
+    /** Adds an entry made of `source`, keeping the entries sorted best first (binary search: buckets can be large). */
+    insert(source: EntrySource, outranks: (a: RuleEntry, b: RuleEntry) => boolean): void {
+        const entry = new RuleEntry(source, this.#strings);
         const entries = this.entries;
         let low = 0;
         let high = entries.length;

@@ -1,6 +1,6 @@
 import { SessionConfig } from '../config/session-config.js';
 import { domainKey, hasRegistrableDomain, isIpHostname, parentKeys } from './domain-key.js';
-import { Bucket, mayPrefixPath, RuleEntry } from './entry.js';
+import { Bucket, mayPrefixPath, type RuleEntry } from './entry.js';
 import { UrlPattern } from './pattern.js';
 import { type CompiledRule, compileRule, type SessionConfigRule } from './rule.js';
 import { TargetUrl } from './target-url.js';
@@ -43,7 +43,9 @@ export type { SessionConfigRule } from './rule.js';
  *
  * Lookups cost the same however many rules other sites have: rules are filed under the
  * registrable domain of their host (tldts), and each URL only tries the rules filed under its
- * own, plus rules that match every host.
+ * own, plus rules that match every host. Within a domain, rules are kept best first, so the scan
+ * stops at the first match, and a rule whose literal path cannot be a prefix of the URL's path is
+ * skipped without being read (see `entry.ts`).
  *
  * @example
  * const registry = new SessionConfigRegistry();
@@ -143,7 +145,7 @@ export class SessionConfigRegistry {
                 bucket = new Bucket(key!);
                 this.#byDomain.set(key!, bucket);
             }
-            const entry = new RuleEntry(
+            bucket.insert(
                 {
                     cls: rule.cls,
                     priority: rule.priority,
@@ -152,9 +154,8 @@ export class SessionConfigRegistry {
                     excludes: rule.excludes,
                     insteadOf: rule.insteadOf,
                 },
-                new Map(),
+                outranks,
             );
-            bucket.insert(entry, outranks);
             // Subdomains of such a host have keys of their own, so lookups must also visit parents.
             if (hostname !== undefined && !isIpHostname(hostname) && !hasRegistrableDomain(hostname)) {
                 this.#hasSuffixKeys = true;
