@@ -1,4 +1,5 @@
 import { NonRetryableError, SessionError } from '@crawlee/core';
+import { redact, safeCause } from './redact.js';
 
 /** Stable machine-readable codes carried by every error this package throws. */
 export type ManagedSessionsErrorCode =
@@ -89,7 +90,10 @@ export class NoSessionAvailableError extends ManagedSessionsError {
     }
 }
 
-/** `SessionConfig.pool()` threw or returned something that is not a pool id. Stops the crawl with `pool_error`. */
+/**
+ * `SessionConfig.pool()` threw or returned something that is not a pool id. Stops the crawl with
+ * `pool_error`. Its message and `cause` are redacted (cookies, proxy passwords).
+ */
 export class PoolError extends ManagedSessionsError {
     override name = 'PoolError';
 
@@ -98,7 +102,12 @@ export class PoolError extends ManagedSessionsError {
         message: string,
         options?: { cause?: unknown },
     ) {
-        super('ERR_POOL', `Cannot choose a session pool for ${url}: ${message}`, options);
+        // The message quotes what the user's pool() threw, which may hold cookies or a proxy password.
+        super(
+            'ERR_POOL',
+            redact(`Cannot choose a session pool for ${url}: ${message}`),
+            options?.cause !== undefined ? { cause: safeCause(options.cause) } : undefined,
+        );
     }
 }
 

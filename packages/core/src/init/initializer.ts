@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { createCrawleeSession, ManagedSession } from '../pools/managed-session.js';
-import { describeError as describe, describeSessionError } from '../redact.js';
+import { describeSessionError } from '../redact.js';
 import type { SessionStats, StatName } from '../stats.js';
 import type { InitRequest, SessionResponse } from '../types.js';
 import { HookTimeoutError, InitScope } from './hooks.js';
@@ -94,7 +94,9 @@ async function runInit(context: InitContext, scope: InitScope): Promise<ManagedS
         // Cancelled by close(): the stop, not the site, ended it, so no outcome is counted.
         if (context.signal.aborted) return undefined;
         count('init/failed');
-        log.warning(`Session init for pool ${poolId} failed: no proxy for the session (${describe(error)}).`);
+        log.warning(
+            `Session init for pool ${poolId} failed: no proxy for the session (${describeSessionError(error, session, trigger.url)}).`,
+        );
         return undefined;
     }
 
@@ -135,7 +137,7 @@ async function runInit(context: InitContext, scope: InitScope): Promise<ManagedS
             log.error(`Session init for pool ${poolId}: ${describeSessionError(error, session, trigger.url)}`);
         } else {
             count('init/failed');
-            log.warning(`Session init for pool ${poolId} failed: ${describe(error)}`);
+            log.warning(`Session init for pool ${poolId} failed: ${describeSessionError(error, session, trigger.url)}`);
         }
         return undefined;
     }
