@@ -277,7 +277,7 @@ describe('secrets never show in logs or errors', () => {
             const sessions = attachManagedSessions(crawler, {
                 registry,
                 poolSize: 2,
-                statusIntervalSecs: 0.05,
+                statusIntervalSecs: 1,
                 params: { headers: { authorization: 'Bearer secretinit' } },
             });
             const auth = { authorization: 'Bearer secretrequest' };

@@ -19,10 +19,13 @@ export { isSessionInitRequest, UNSUPPORTED_SET_LOCATION } from './init/params.js
 export { POOL_ERROR, type SessionLease, SessionManager, type SessionManagerDeps } from './manager.js';
 export {
     type Checker,
+    MAX_TIMER_SECS,
     type ManagedSessionsOptions,
+    OPTION_DEFAULTS,
     type PersistStateOptions,
     type PoolOptions,
     type ResolvedManagedSessionsOptions,
+    type ResolvedPersistStateOptions,
     resolveOptions,
 } from './options.js';
 export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
