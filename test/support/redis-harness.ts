@@ -72,13 +72,14 @@ export function uniquePrefix(name: string): string {
 
 /**
  * One "process": a SessionManager on its own manual clock (all clocks start at the same time),
- * with a `RedisSessionStore` on `url` and `prefix`, the fake site, silent logs and delay factor 1.
+ * with a `RedisSessionStore` on `url` and `prefix`, the fake site, delay factor 1 and `log` (silent by default).
  */
 export function startProcess(
     name: string,
     site: FakeSite,
     store: { url: string; prefix: string; leaseSecs?: number },
     options: ManagedSessionsOptions = {},
+    log: Log = silentLog,
 ): Process {
     const clock = new ManualClock();
     const closes: string[] = [];
@@ -94,7 +95,7 @@ export function startProcess(
             download: site.downloadFor(name),
             clock,
             random: () => 0.5,
-            log: silentLog,
+            log,
             onClose: (reason) => closes.push(reason),
         },
     );
@@ -117,9 +118,13 @@ export function startProcess(
 }
 
 /** Waits (real time) until `condition()` holds; fails after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> {
+export async function until(
+    condition: () => boolean | Promise<boolean>,
+    timeoutMs = 5_000,
+    what = 'condition',
+): Promise<void> {
     const started = Date.now();
-    while (!condition()) {
+    while (!(await condition())) {
         if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
         await new Promise((resolve) => setTimeout(resolve, 10));
     }

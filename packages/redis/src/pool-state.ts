@@ -21,14 +21,51 @@ export interface ScriptRunner {
 }
 
 type Reply = (string | number | null)[];
+type Corruption = Extract<SharedPoolEvent, { type: 'corrupt' }>;
+type StoreProblem = Corruption['problem'];
+
+const PROBLEMS: ReadonlySet<string> = new Set<StoreProblem>([
+    'session-state',
+    'session-fields',
+    'session-type',
+    'session-missing',
+    'pool-key-type',
+    'pool-counter',
+    'closed-flag',
+]);
 
 const int = (value: number) => Math.round(value);
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * A session's `state` field as `add` wrote it (`{ userData, cookieJar }`), or `undefined` when it
+ * is not: unparsable JSON, not an object, `userData` not an object, a jar without a cookie list.
+ */
+function readState(
+    json: string,
+): { userData: Record<string, unknown>; cookieJar: Record<string, unknown> | undefined } | undefined {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(json);
+    } catch {
+        return undefined;
+    }
+    if (!isPlainObject(parsed)) return undefined;
+    const { userData = {}, cookieJar } = parsed;
+    if (!isPlainObject(userData)) return undefined;
+    if (cookieJar !== undefined && !(isPlainObject(cookieJar) && Array.isArray(cookieJar.cookies))) return undefined;
+    return { userData, cookieJar };
+}
 
 /** The Redis side of one shared pool: each method is one Lua script (see `scripts.ts`). */
 export class RedisPoolState implements SharedPoolState {
     readonly #runner: ScriptRunner;
     readonly #poolId: string;
     readonly #keys: PoolKeys;
+    readonly #listeners = new Set<(event: SharedPoolEvent) => void>();
 
     constructor(runner: ScriptRunner, poolId: string) {
         this.#runner = runner;
@@ -69,12 +106,13 @@ export class RedisPoolState implements SharedPoolState {
             createdAt: Number(createdAt),
         };
         if (!state) return { kind: 'session', ready, session };
-        const parsed = JSON.parse(state) as { userData?: Record<string, unknown>; cookieJar?: Record<string, unknown> };
+        const parsed = readState(state);
+        if (!parsed) return { kind: 'corrupt', id: id!, ready };
         const stored: StoredSession = {
             id: id!,
             createdAt: session.createdAt,
             proxyUrl: proxyUrl || undefined,
-            userData: parsed.userData ?? {},
+            userData: parsed.userData,
             cookieJar: parsed.cookieJar,
         };
         return { kind: 'session', ready, session: { ...session, stored } };
@@ -162,16 +200,33 @@ export class RedisPoolState implements SharedPoolState {
         ]);
     }
 
-    subscribe(listener: (event: SharedPoolEvent) => void): () => void {
-        return this.#runner.listen(this.#poolId, listener);
+    entryOf(id: string): string {
+        return `${this.#keys.sessionBase}${id}`;
     }
 
-    #run(script: ScriptName, args: readonly (string | number)[]): Promise<unknown> {
-        return this.#runner.run(script, this.#keys.keys, [
+    subscribe(listener: (event: SharedPoolEvent) => void): () => void {
+        this.#listeners.add(listener);
+        const stop = this.#runner.listen(this.#poolId, listener);
+        return () => {
+            this.#listeners.delete(listener);
+            stop();
+        };
+    }
+
+    /** Runs a script; the corrupt entries it dropped on the way reach the listeners as `corrupt` events. */
+    async #run(script: ScriptName, args: readonly (string | number)[]): Promise<unknown> {
+        const [reply, dropped] = (await this.#runner.run(script, this.#keys.keys, [
             this.#keys.sessionBase,
             this.#runner.channel,
             this.#poolId,
             ...args,
-        ]);
+        ])) as [unknown, string[] | undefined];
+        for (let i = 0; dropped && i + 1 < dropped.length; i += 2) {
+            const problem = dropped[i]!;
+            if (!PROBLEMS.has(problem)) continue;
+            const event: Corruption = { type: 'corrupt', problem: problem as StoreProblem, entry: dropped[i + 1]! };
+            for (const listener of [...this.#listeners]) listener(event);
+        }
+        return reply;
     }
 }

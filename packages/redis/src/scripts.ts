@@ -4,14 +4,70 @@
  * first three ARGV are the session-key prefix, the events channel and the pool id. Times are
  * integer milliseconds on the callers' clock; claims (init slots) and leases expire at the time
  * they are scored with, so a crashed process frees them.
+ *
+ * Every script replies `{ reply, dropped }`: `dropped` lists (problem, key) pairs of entries it
+ * found corrupt and removed before they could break it (a key of the wrong type, a session hash
+ * with unreadable counters, a membership entry without a session, an unreadable stop flag or a
+ * non-integer counter). A runtime error half-way through a script keeps its earlier writes, so the
+ * checks run before the first write.
  */
-
 /** Number of KEYS every script takes, in this order. */
 export const POOL_KEY_COUNT = 6;
 
 const PRELUDE = `
 local ready, claims, leases, owners, meta, closed = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local base, channel, pool = ARGV[1], ARGV[2], ARGV[3]
+
+local dropped = {}
+
+local function note(problem, key)
+    dropped[#dropped + 1] = problem
+    dropped[#dropped + 1] = key
+end
+
+-- An integer HINCRBY accepts (at most 18 digits, so never out of range).
+local function isInt(value)
+    local digits = type(value) == 'string' and string.match(value, '^%-?(%d+)$')
+    return digits and #digits <= 18 or false
+end
+
+local function typeOf(key)
+    return redis.call('TYPE', key).ok
+end
+
+-- A pool key of the wrong type would fail every script with WRONGTYPE; an unreadable stop flag
+-- or counter would fail the ones that read it. Dropped (or reset) first, so the pool goes on.
+local function guard()
+    for _, entry in ipairs({ { ready, 'zset' }, { claims, 'zset' }, { leases, 'zset' }, { owners, 'hash' },
+        { meta, 'hash' }, { closed, 'string' } }) do
+        local found = typeOf(entry[1])
+        if found ~= 'none' and found ~= entry[2] then
+            redis.call('DEL', entry[1])
+            note('pool-key-type', entry[1])
+        end
+    end
+    local counters = redis.call('HMGET', meta, 'badInits', 'seq')
+    local badCounter = false
+    if counters[1] and not isInt(counters[1]) then
+        redis.call('HSET', meta, 'badInits', 0)
+        badCounter = true
+    end
+    if counters[2] and not isInt(counters[2]) then
+        redis.call('HSET', meta, 'seq', 0)
+        badCounter = true
+    end
+    if badCounter then
+        note('pool-counter', meta)
+    end
+    local flag = redis.call('GET', closed)
+    if flag then
+        local readable, info = pcall(cjson.decode, flag)
+        if not readable or type(info) ~= 'table' or type(info.r) ~= 'string' or type(info.n) ~= 'number' then
+            redis.call('DEL', closed)
+            note('closed-flag', closed)
+        end
+    end
+end
 
 local function skey(id)
     return base .. id
@@ -29,6 +85,39 @@ local function purge(now)
         redis.call('ZREM', leases, id)
         redis.call('HDEL', owners, id)
     end
+end
+
+-- What is wrong with a session's hash (nil when nothing), and its fields: version, uses, errors,
+-- checkFailures, createdAt, seq, proxyUrl. Every script that counts on a session checks it first.
+local function problemOf(id)
+    local key = skey(id)
+    local found = typeOf(key)
+    if found == 'none' then
+        return 'session-missing'
+    end
+    if found ~= 'hash' then
+        return 'session-type'
+    end
+    local f = redis.call('HMGET', key, 'version', 'uses', 'errors', 'checkFailures', 'createdAt', 'seq', 'proxyUrl')
+    for i = 1, 5 do
+        if not isInt(f[i]) then
+            return 'session-fields'
+        end
+    end
+    if (f[6] and not isInt(f[6])) or redis.call('HEXISTS', key, 'state') == 0 then
+        return 'session-fields'
+    end
+    return nil, f
+end
+
+-- Takes a corrupt session out of the pool everywhere; the lazy fill replaces it when needed.
+local function drop(id, problem)
+    redis.call('ZREM', ready, id)
+    redis.call('DEL', skey(id))
+    redis.call('ZREM', leases, id)
+    redis.call('HDEL', owners, id)
+    publish('discarded', id)
+    note(problem, skey(id))
 end
 
 -- Remove-if-present: only the caller that removes a session replaces it, so concurrent
@@ -50,12 +139,23 @@ local function remove(id, now, size, claim, leaseMs)
 end
 `;
 
+/** A script body run after {@link PRELUDE}'s checks; its reply travels as `{ reply, dropped }`. */
+function script(body: string): string {
+    return `${PRELUDE}
+local function main()
+${body}
+end
+guard()
+return { main(), dropped }
+`;
+}
+
 /**
  * take(now, size, nextUseAt, exclusive, avoid, claim, leaseMs, owner, knownId1, knownVersion1, …)
  * → {'closed', reason, badInits} | {'init', ready} | {'wait', ready, wakeAt|''}
  *   | {'session', ready, id, version, uses, errors, checkFailures, createdAt, proxyUrl, state|''}
  */
-const TAKE = `${PRELUDE}
+const TAKE = script(`
 local now, size, nextUseAt = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local exclusive, avoid, claim = ARGV[7] == '1', ARGV[8], ARGV[9]
 local leaseMs, owner = tonumber(ARGV[10]), ARGV[11]
@@ -66,79 +166,102 @@ if stopped then
     return { 'closed', info.r, info.n }
 end
 purge(now)
-local count = redis.call('ZCARD', ready)
--- Lazy fill: while sessions plus inits under way are below the size, the caller opens a slot.
-if count + redis.call('ZCARD', claims) < size then
-    redis.call('ZADD', claims, now + leaseMs, claim)
-    return { 'init', count }
+
+local function knownVersion(id)
+    for i = 12, #ARGV, 2 do
+        if ARGV[i] == id then
+            return ARGV[i + 1]
+        end
+    end
 end
 
 -- Due sessions: the earliest next-use time first, then the least recently assigned (times in ms
 -- tie often); 'avoid' only when nothing else is due.
-local pick, pickScore, pickSeq, avoided
-local due = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'WITHSCORES')
-for i = 1, #due, 2 do
-    local id, score = due[i], tonumber(due[i + 1])
-    if pick and score > pickScore then
-        break
-    end
-    if not exclusive or not redis.call('ZSCORE', leases, id) then
-        if id == avoid then
-            avoided = id
-        else
-            local seq = tonumber(redis.call('HGET', skey(id), 'seq') or '0')
-            if not pick or seq < pickSeq then
-                pick, pickScore, pickSeq = id, score, seq
+local function choose()
+    local pick, pickScore, pickSeq, avoided
+    local due = redis.call('ZRANGEBYSCORE', ready, '-inf', now, 'WITHSCORES')
+    for i = 1, #due, 2 do
+        local id, score = due[i], tonumber(due[i + 1])
+        if pick and score > pickScore then
+            break
+        end
+        if not exclusive or not redis.call('ZSCORE', leases, id) then
+            if id == avoid then
+                avoided = id
+            else
+                -- An unreadable order (or a key that is no hash) sorts first: the pick's checks then drop it.
+                local seq = redis.pcall('HGET', skey(id), 'seq')
+                seq = type(seq) == 'table' and -1 or tonumber(seq or '0') or -1
+                if not pick or seq < pickSeq then
+                    pick, pickScore, pickSeq = id, score, seq
+                end
             end
         end
     end
+    return pick or avoided
 end
-pick = pick or avoided
-if pick then
-    local key = skey(pick)
-    local f = redis.call('HMGET', key, 'version', 'errors', 'checkFailures', 'createdAt', 'proxyUrl')
-    if not f[1] then
-        -- A member without state cannot be served: drop it and let the caller look again.
-        redis.call('ZREM', ready, pick)
-        return { 'wait', count - 1, tostring(now) }
-    end
-    redis.call('ZADD', ready, nextUseAt, pick)
-    if exclusive then
-        redis.call('ZADD', leases, now + leaseMs, pick)
-        redis.call('HSET', owners, pick, owner)
-    end
-    local uses = redis.call('HINCRBY', key, 'uses', 1)
-    redis.call('HSET', key, 'seq', redis.call('HINCRBY', meta, 'seq', 1))
-    local known
-    for i = 12, #ARGV, 2 do
-        if ARGV[i] == pick then
-            known = ARGV[i + 1]
+
+-- Members whose session vanished and that are not due yet would hold a place in the pool until
+-- they are; looked for only when nothing is due, so the common path stays one pass.
+local function sweep()
+    local swept = 0
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', ready, '(' .. now, '+inf')) do
+        if redis.call('EXISTS', skey(id)) == 0 then
+            drop(id, 'session-missing')
+            swept = swept + 1
         end
     end
-    local state = ''
-    if known ~= f[1] then
-        state = redis.call('HGET', key, 'state') or ''
-    end
-    return { 'session', count, pick, f[1], uses, f[2] or '0', f[3] or '0', f[4] or '0', f[5] or '', state }
+    return swept
 end
 
--- Nothing due: the earliest moment something may be (a next-use time, a lease or claim expiry).
-local wake
-local nextFree = redis.call('ZRANGEBYSCORE', ready, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-if nextFree[2] then
-    wake = tonumber(nextFree[2])
-end
-for _, key in ipairs({ leases, claims }) do
-    local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    if first[2] and (not wake or tonumber(first[2]) < wake) then
-        wake = tonumber(first[2])
+-- Each round either answers or drops at least one corrupt member, so it ends.
+while true do
+    local count = redis.call('ZCARD', ready)
+    -- Lazy fill: while sessions plus inits under way are below the size, the caller opens a slot.
+    if count + redis.call('ZCARD', claims) < size then
+        redis.call('ZADD', claims, now + leaseMs, claim)
+        return { 'init', count }
+    end
+    local pick = choose()
+    if pick then
+        local problem, f = problemOf(pick)
+        if problem then
+            drop(pick, problem)
+        else
+            local key = skey(pick)
+            redis.call('ZADD', ready, nextUseAt, pick)
+            if exclusive then
+                redis.call('ZADD', leases, now + leaseMs, pick)
+                redis.call('HSET', owners, pick, owner)
+            end
+            local uses = redis.call('HINCRBY', key, 'uses', 1)
+            redis.call('HSET', key, 'seq', redis.call('HINCRBY', meta, 'seq', 1))
+            local state = ''
+            if knownVersion(pick) ~= f[1] then
+                state = redis.call('HGET', key, 'state')
+            end
+            return { 'session', count, pick, f[1], uses, f[3], f[4], f[5], f[7] or '', state }
+        end
+    elseif sweep() == 0 then
+        -- Nothing due: the earliest moment something may be (a next-use time, a lease or claim expiry).
+        local wake
+        local nextFree = redis.call('ZRANGEBYSCORE', ready, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+        if nextFree[2] then
+            wake = tonumber(nextFree[2])
+        end
+        for _, key in ipairs({ leases, claims }) do
+            local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+            if first[2] and (not wake or tonumber(first[2]) < wake) then
+                wake = tonumber(first[2])
+            end
+        end
+        return { 'wait', count, wake and string.format('%d', wake) or '' }
     end
 end
-return { 'wait', count, wake and string.format('%d', wake) or '' }
-`;
+`);
 
 /** add(claim, id, createdAt, proxyUrl, state, now, assign, nextUseAt, exclusive, leaseMs, owner) → version | nil */
-const ADD = `${PRELUDE}
+const ADD = script(`
 local claim, id, createdAt, proxyUrl, state = ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local now, assign, nextUseAt = tonumber(ARGV[9]), ARGV[10] == '1', ARGV[11]
 local exclusive, leaseMs, owner = ARGV[12] == '1', tonumber(ARGV[13]), ARGV[14]
@@ -146,6 +269,10 @@ local exclusive, leaseMs, owner = ARGV[12] == '1', tonumber(ARGV[13]), ARGV[14]
 redis.call('ZREM', claims, claim)
 if redis.call('EXISTS', closed) == 1 then
     return false
+end
+-- A fresh id; whatever squats on its key would fail the HSET.
+if typeOf(skey(id)) ~= 'none' then
+    redis.call('DEL', skey(id))
 end
 redis.call('HSET', meta, 'badInits', 0)
 redis.call('HSET', skey(id), 'version', 1, 'uses', assign and 1 or 0, 'errors', 0, 'checkFailures', 0,
@@ -162,10 +289,10 @@ else
 end
 publish('ready', id)
 return 1
-`;
+`);
 
 /** initFailed(claim, maxBadInits, closeMs) → {badInits, closed 0|1} */
-const INIT_FAILED = `${PRELUDE}
+const INIT_FAILED = script(`
 local claim, maxBadInits, closeMs = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 redis.call('ZREM', claims, claim)
 local stopped = redis.call('GET', closed)
@@ -181,33 +308,38 @@ if n >= maxBadInits then
     return { n, 1 }
 end
 return { n, 0 }
-`;
+`);
 
 /** abandon(claim) */
-const ABANDON = `${PRELUDE}
+const ABANDON = script(`
 redis.call('ZREM', claims, ARGV[4])
 return 1
-`;
+`);
 
 /** discard(id, now, size, claim, leaseMs) → 'gone' | 'removed' | 'replacing' */
-const DISCARD = `${PRELUDE}
+const DISCARD = script(`
 return remove(ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8]))
-`;
+`);
 
 /** fail(id, field, limit, now, size, claim, leaseMs) → 'gone' | 'counted' | 'removed' | 'replacing' */
-const FAIL = `${PRELUDE}
+const FAIL = script(`
 local id, field, limit = ARGV[4], ARGV[5], tonumber(ARGV[6])
 if not redis.call('ZSCORE', ready, id) then
     return 'gone'
+end
+local problem = problemOf(id)
+if problem then
+    note(problem, skey(id))
+    return remove(id, tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10]))
 end
 if redis.call('HINCRBY', skey(id), field, 1) >= limit then
     return remove(id, tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV[9], tonumber(ARGV[10]))
 end
 return 'counted'
-`;
+`);
 
 /** release(id, owner, lease 0|1, state|'') → new version | nil */
-const RELEASE = `${PRELUDE}
+const RELEASE = script(`
 local id, owner, lease, state = ARGV[4], ARGV[5], ARGV[6] == '1', ARGV[7]
 local released = false
 if lease and redis.call('HGET', owners, id) == owner then
@@ -217,17 +349,22 @@ if lease and redis.call('HGET', owners, id) == owner then
 end
 local version = false
 if state ~= '' and redis.call('ZSCORE', ready, id) then
-    redis.call('HSET', skey(id), 'state', state)
-    version = redis.call('HINCRBY', skey(id), 'version', 1)
+    local problem = problemOf(id)
+    if problem then
+        drop(id, problem)
+    else
+        redis.call('HSET', skey(id), 'state', state)
+        version = redis.call('HINCRBY', skey(id), 'version', 1)
+    end
 end
 if released then
     publish('released', id)
 end
 return version
-`;
+`);
 
 /** renew(until, owner, claimCount, claim…, leaseId…): extends this owner's claims and leases. */
-const RENEW = `${PRELUDE}
+const RENEW = script(`
 local untilMs, owner, claimCount = ARGV[4], ARGV[5], tonumber(ARGV[6])
 for i = 7, 6 + claimCount do
     redis.call('ZADD', claims, 'XX', untilMs, ARGV[i])
@@ -238,7 +375,7 @@ for i = 7 + claimCount, #ARGV do
     end
 end
 return 1
-`;
+`);
 
 /** Script names (ioredis commands) and their Lua. */
 export const SCRIPTS = {

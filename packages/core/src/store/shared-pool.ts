@@ -7,7 +7,13 @@ import { type EndReason, type ManagedSession, replaceSessionState } from '../poo
 import type { PoolHost, PoolSnapshot, StoredSession } from '../pools/pool.js';
 import { describeError } from '../redact.js';
 import type { ResolvedPoolOptions } from '../types.js';
-import type { SharedDiscardOutcome, SharedPoolEvent, SharedPoolState, SharedSessionInfo } from './shared-state.js';
+import type {
+    SharedDiscardOutcome,
+    SharedPoolEvent,
+    SharedPoolState,
+    SharedSessionInfo,
+    StoreProblem,
+} from './shared-state.js';
 import type { FailureKind, PoolBackend } from './store.js';
 
 /**
@@ -16,6 +22,29 @@ import type { FailureKind, PoolBackend } from './store.js';
  * the store's connection was down.
  */
 export const SHARED_RECHECK_MS = 5_000;
+
+/** What each problem was, and what became of the pool, for the one warning per pool and problem. */
+const PROBLEM_TEXT: Record<StoreProblem, [what: string, after: string]> = {
+    'session-state': [
+        'a session whose cookies or userData cannot be read',
+        'the pool initialises new sessions as it needs them',
+    ],
+    'session-fields': [
+        'a session with missing or non-integer counters',
+        'the pool initialises new sessions as it needs them',
+    ],
+    'session-type': ['a session key of the wrong Redis type', 'the pool initialises new sessions as it needs them'],
+    'session-missing': [
+        'a session id whose session hash is gone',
+        'the pool initialises new sessions as it needs them',
+    ],
+    'pool-key-type': [
+        'a pool key of the wrong Redis type',
+        'what it held is lost, and the pool initialises new sessions as it needs them',
+    ],
+    'pool-counter': ['a non-integer pool counter', 'the counter starts again from 0'],
+    'closed-flag': ['an unreadable stop flag', 'the pool goes on'],
+};
 
 interface Waiter {
     request: Request;
@@ -93,6 +122,8 @@ export class SharedPool implements PoolBackend {
     #renewTimer: TimerHandle | undefined;
     #closedReason: string | undefined;
     #closedError: Error | undefined;
+    /** Store problems this pool already warned about (one warning per kind). */
+    readonly #warned = new Set<StoreProblem>();
 
     constructor(id: string, options: ResolvedPoolOptions, host: PoolHost, state: SharedPoolState) {
         this.id = id;
@@ -324,6 +355,10 @@ export class SharedPool implements PoolBackend {
             }
             // The waiter may have timed out during the call: serve the next one in line instead.
             const target = this.#waiters.includes(waiter) ? waiter : this.#waiters.find((w) => !w.initing);
+            if (result.kind === 'corrupt') {
+                await this.#dropCorrupt(result.id, target, waiter.request);
+                continue;
+            }
             if (result.kind === 'init') {
                 if (!target || this.#closedError) {
                     this.#track(this.#state.abandon(claim));
@@ -336,6 +371,10 @@ export class SharedPool implements PoolBackend {
             const id = result.session.id;
             if (this.options.exclusive) this.#holdLease(id);
             const managed = this.#materialise(result.session);
+            if (managed === 'corrupt') {
+                await this.#dropCorrupt(id, target, waiter.request);
+                continue;
+            }
             if (!managed || !target || this.#closedError) {
                 this.#giveBack(id);
                 continue;
@@ -354,14 +393,19 @@ export class SharedPool implements PoolBackend {
      * This process's object for a session the store assigned, refreshed when its state changed
      * elsewhere; `undefined` when this process dropped it while the store call was under way.
      */
-    #materialise(info: SharedSessionInfo): ManagedSession | undefined {
+    #materialise(info: SharedSessionInfo): ManagedSession | undefined | 'corrupt' {
         let managed = this.#sessions.get(info.id);
-        if (!managed) {
-            if (!info.stored) return undefined;
-            managed = this.#host.sessionFrom(this, info.stored);
-            this.#sessions.set(info.id, managed);
-        } else if (info.stored) {
-            replaceSessionState(managed.session, info.stored);
+        try {
+            if (!managed) {
+                if (!info.stored) return undefined;
+                managed = this.#host.sessionFrom(this, info.stored);
+                this.#sessions.set(info.id, managed);
+            } else if (info.stored) {
+                replaceSessionState(managed.session, info.stored);
+            }
+        } catch {
+            // A cookie jar Crawlee cannot load (the error may quote cookies: not logged).
+            return 'corrupt';
         }
         if (info.stored) this.#known.set(managed, { version: info.version, json: sessionStateJson(managed) });
         managed.uses = info.uses;
@@ -384,6 +428,40 @@ export class SharedPool implements PoolBackend {
             this.#retire(managed, waiter.request);
         }
         waiter.resolve(managed);
+    }
+
+    /**
+     * Drops a session whose stored state cannot be read: out of this process and out of the store
+     * (once, whichever process gets there first), and its replacement serves `target`.
+     */
+    async #dropCorrupt(id: string, target: Waiter | undefined, trigger: Request): Promise<void> {
+        this.#corrupt('session-state', this.#state.entryOf(id));
+        this.#leases.delete(id);
+        const managed = this.#sessions.get(id);
+        if (managed) this.#end(managed, 'discarded-elsewhere');
+        const claim = randomUUID();
+        const outcome = await this.#state.discard({ id, now: this.#now(), size: this.options.size, claim });
+        if (outcome === 'removed' || outcome === 'replacing') this.#ready = Math.max(0, this.#ready - 1);
+        if (outcome !== 'replacing') return;
+        if (this.#closedError) {
+            this.#track(this.#state.abandon(claim));
+            return;
+        }
+        const waiter = target && this.#waiters.includes(target) && !target.initing ? target : undefined;
+        if (waiter) waiter.initing = true;
+        this.#initOne(claim, waiter?.request ?? trigger, waiter);
+    }
+
+    /** One warning per pool and kind of problem; it names where, never what the entry held. */
+    #corrupt(problem: StoreProblem, entry: string): void {
+        if (this.#warned.has(problem)) return;
+        this.#warned.add(problem);
+        const [what, after] = PROBLEM_TEXT[problem];
+        this.#host.log.warning(
+            `Pool ${this.id}: dropped ${what} from the session store (key ${entry}); ${after}. ` +
+                'Something other than this version of managed-sessions wrote under this prefix. ' +
+                'Further problems of this kind in this pool are fixed without a warning.',
+        );
     }
 
     /** A session assigned to this process that no waiter takes: its lease goes back at once. */
@@ -505,6 +583,10 @@ export class SharedPool implements PoolBackend {
     }
 
     #onEvent(event: SharedPoolEvent): void {
+        if (event.type === 'corrupt') {
+            this.#corrupt(event.problem, event.entry);
+            return;
+        }
         if (this.#closedError) return;
         if (event.type === 'closed') {
             this.#closedByStore(event.reason, event.badInits);

@@ -17,6 +17,26 @@ export interface SharedSessionInfo {
     stored?: StoredSession;
 }
 
+/**
+ * An entry the store found corrupt (written by another program or an incompatible version) and
+ * dropped or reset, so that it cannot break the pool:
+ * - `session-state`: a session whose cookies or `userData` cannot be read;
+ * - `session-fields`: a session with missing or non-integer counters;
+ * - `session-type`: a session key of the wrong type;
+ * - `session-missing`: a session listed in the pool whose own entry is gone;
+ * - `pool-key-type`: one of the pool's own keys of the wrong type;
+ * - `pool-counter`: a non-integer pool counter (consecutive bad inits, rotation order), reset to 0;
+ * - `closed-flag`: an unreadable stop flag.
+ */
+export type StoreProblem =
+    | 'session-state'
+    | 'session-fields'
+    | 'session-type'
+    | 'session-missing'
+    | 'pool-key-type'
+    | 'pool-counter'
+    | 'closed-flag';
+
 /** The outcome of {@link SharedPoolState.take}. */
 export type SharedTakeResult =
     /** A session, assigned to the caller: its next-use time (and, when exclusive, its lease) is set. */
@@ -26,13 +46,23 @@ export type SharedTakeResult =
     /** Nothing is due: try again at `wakeAt` (ms, the callers' clock), or on an event. */
     | { kind: 'wait'; wakeAt: number | undefined; ready: number }
     /** Some process stopped the pool (`maxBadInits`). */
-    | { kind: 'closed'; reason: string; badInits: number };
+    | { kind: 'closed'; reason: string; badInits: number }
+    /**
+     * The session assigned to the caller has cookies or `userData` the store cannot read: the
+     * caller drops it ({@link SharedPoolState.discard}) and replaces it.
+     */
+    | { kind: 'corrupt'; id: string; ready: number };
 
 /** What the pool's processes tell each other (a pub/sub channel in Redis). */
 export type SharedPoolEvent =
     | { type: 'ready' | 'released'; session: string }
     | { type: 'discarded'; session: string }
-    | { type: 'closed'; reason: string; badInits: number };
+    | { type: 'closed'; reason: string; badInits: number }
+    /**
+     * This process's own store call found a corrupt entry and dropped it (not sent to other
+     * processes). `entry` says where (a key name), never what it held.
+     */
+    | { type: 'corrupt'; problem: StoreProblem; entry: string };
 
 /** The outcome of a discard in the store: who removed the session decides who replaces it. */
 export type SharedDiscardOutcome =
@@ -101,6 +131,8 @@ export interface SharedPoolState {
     release(args: { id: string; lease: boolean; state: string | undefined }): Promise<number | undefined>;
     /** Extends the caller's claims and leases to `until`. */
     renew(args: { until: number; claims: readonly string[]; leases: readonly string[] }): Promise<void>;
+    /** Where the store keeps session `id` (a key name), for warnings. */
+    entryOf(id: string): string;
     /** Listens to the pool's events; returns the function that stops listening. */
     subscribe(listener: (event: SharedPoolEvent) => void): () => void;
 }
