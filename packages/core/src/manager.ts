@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { log as crawleeLog, type Log, type Request, type Session } from '@crawlee/core';
-import { CheckError, checkResponse } from './check/run-check.js';
-import { type Clock, systemClock } from './clock.js';
+import { checkResponse } from './check/run-check.js';
+import { type Clock, setLongTimeout, systemClock, type TimerHandle } from './clock.js';
 import type { SessionConfig } from './config/session-config.js';
 import {
     CloseCrawlerError,
@@ -11,6 +11,7 @@ import {
     SessionsClosedError,
     type TooManyBadSessionInitsError,
 } from './errors.js';
+import { asError, RequestHookTimeoutError } from './hook-error.js';
 import { type InitDownloader, initializeSession, type SessionPreparer } from './init/initializer.js';
 import { isSessionInitRequest } from './init/params.js';
 import { type ManagedSessionsOptions, type ResolvedManagedSessionsOptions, resolveOptions } from './options.js';
@@ -106,6 +107,9 @@ interface RestoredSession {
 
 /** How many requests' failed sessions the manager remembers for their retries. */
 const MAX_FAILED_REMEMBERED = 10_000;
+
+/** How long `dispose()` waits for aborted inits to settle before it gives up on them. */
+const DISPOSE_GRACE_MS = 3_000;
 
 /** The close reason of a `pool()` failure. */
 export const POOL_ERROR = 'pool_error';
@@ -254,7 +258,15 @@ export class SessionManager {
         if (isSessionInitRequest(request)) return undefined;
         const controls = readSessionControls(request);
         const config = this.configFor(request.url);
-        if (!(controls.enabled ?? this.#guard(() => config.enabled(request)))) {
+        let enabled = controls.enabled;
+        if (enabled === undefined) {
+            try {
+                enabled = this.#guard(() => config.enabled(request));
+            } catch (error) {
+                throw asError(error, `${config.constructor.name}.enabled()`, request.url);
+            }
+        }
+        if (!enabled) {
             this.#stats.increment('use/disabled', undefined);
             return undefined;
         }
@@ -275,11 +287,15 @@ export class SessionManager {
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
         let overrides: RequestOverrides | undefined;
+        const hook = `${config.constructor.name}.processRequest()`;
         try {
-            overrides = (await this.#guard(() => config.processRequest(request, managed.session))) ?? undefined;
+            const result = this.#guard(() => config.processRequest(request, managed.session));
+            overrides =
+                (result instanceof Promise ? await this.#deadline(result, hook, pool.id, request.url) : result) ??
+                undefined;
         } catch (error) {
             pool.release(managed);
-            throw error;
+            throw asError(error, hook, request.url);
         }
         return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
     }
@@ -296,14 +312,29 @@ export class SessionManager {
         const { managed, pool, config } = state;
         let passed: boolean;
         try {
-            passed = await this.#guard(() => checkResponse(config, response, lease.request, lease.session, 'use'));
+            passed = await this.#deadline(
+                this.#guard(() => checkResponse(config, response, lease.request, lease.session, 'use')),
+                `${config.constructor.name}.check()`,
+                pool.id,
+                response.url,
+            );
         } catch (error) {
-            if (!(error instanceof CheckError)) throw error;
+            if (error instanceof CloseCrawlerError) throw error;
+            // Whatever the check threw (a CheckError, or an error describing a value that is not
+            // one), or if it never settled: the session cannot be vouched for, so it goes.
+            const timedOut = error instanceof RequestHookTimeoutError;
             this.#count('use/check-error', pool);
             this.#failed(lease.request, managed);
-            this.log.error(describeSessionError(error, lease.session, response.url));
+            this.log.error(describeSessionError(asError(error, 'check()', response.url), lease.session, response.url));
             this.#discard(managed, pool, 'check-error', lease.request);
-            throw new SessionCheckFailedError(response.url, pool.id, response.statusCode, 'check() threw');
+            throw new SessionCheckFailedError(
+                response.url,
+                pool.id,
+                response.statusCode,
+                timedOut
+                    ? `check() did not settle within ${this.options.hookTimeoutSecs} s (option hookTimeoutSecs)`
+                    : 'check() threw',
+            );
         }
         if (passed) {
             this.#count('use/check-passed', pool);
@@ -375,8 +406,9 @@ export class SessionManager {
     async dispose(): Promise<void> {
         this.close();
         // Aborted inits settle within moments; wait for them so no socket outlives the crawl and
-        // `pools()` shows none in flight.
-        await Promise.allSettled([...this.#inits]);
+        // `pools()` shows none in flight. One that ignores the abort must not hold the crawl's
+        // teardown (and `run()`) forever: after a short grace, give up on it.
+        if (this.#inits.size > 0) await this.#settleInits();
         await this.#disposed;
     }
 
@@ -395,6 +427,32 @@ export class SessionManager {
             if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
             throw error;
         }
+    }
+
+    /**
+     * `promise`, or a {@link RequestHookTimeoutError} once `hookTimeoutSecs` passed: a hook that never
+     * settles must not hold its attempt (and its session lease) forever.
+     */
+    #deadline<T>(promise: Promise<T>, hook: string, poolId: string, url: string): Promise<T> {
+        const secs = this.options.hookTimeoutSecs;
+        return new Promise<T>((resolve, reject) => {
+            // A long timer: a huge hookTimeoutSecs must not overflow setTimeout and fire at once.
+            const cancel = setLongTimeout(
+                this.#clock,
+                () => reject(new RequestHookTimeoutError(hook, poolId, url, secs)),
+                secs * 1000,
+            );
+            promise.then(
+                (value) => {
+                    cancel();
+                    resolve(value);
+                },
+                (error: unknown) => {
+                    cancel();
+                    reject(error);
+                },
+            );
+        });
     }
 
     #stop(reason: string, error: Error): void {
@@ -574,14 +632,36 @@ export class SessionManager {
         };
     }
 
-    /** Inits under way, so `dispose()` can wait for the cancelled ones to settle. */
-    readonly #inits = new Set<Promise<unknown>>();
+    /** Inits under way, with their pool id, so `dispose()` can wait for the cancelled ones to settle. */
+    readonly #inits = new Map<Promise<unknown>, string>();
 
     #init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
         const init = this.#runInit(pool, trigger);
-        this.#inits.add(init);
+        this.#inits.set(init, pool.id);
         void init.finally(() => this.#inits.delete(init));
         return init;
+    }
+
+    /** Waits for the inits under way, at most {@link DISPOSE_GRACE_MS}; then logs which pools still had some. */
+    async #settleInits(): Promise<void> {
+        let timer: TimerHandle | undefined;
+        const grace = new Promise<void>((resolve) => {
+            timer = this.#clock.setTimeout(resolve, DISPOSE_GRACE_MS);
+            // The system clock's timers do not hold the process; this one must, or a `run()` awaited
+            // at the top level would end with the process before it resolves.
+            (timer as { ref?: () => void }).ref?.();
+        });
+        await Promise.race([Promise.allSettled([...this.#inits.keys()]), grace]);
+        this.#clock.clearTimeout(timer);
+        if (this.#inits.size === 0) return;
+        const pools = [...new Set(this.#inits.values())];
+        this.log.warning(
+            `${this.#inits.size} session init(s) did not settle within ${DISPOSE_GRACE_MS / 1000} s after the sessions ` +
+                `closed (pools: ${pools.slice(0, 10).join(', ')}${pools.length > 10 ? `, … ${pools.length - 10} more` : ''}); ` +
+                'giving up on them. A hook that never returns (initSession(), params(), a proxy newUrlFunction) or a ' +
+                'download that ignores its abort signal keeps them open.',
+        );
+        this.#inits.clear();
     }
 
     async #runInit(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request } from '@crawlee/core';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError, PoolError, SessionControlError } from '../errors.js';
+import { describeThrown } from '../hook-error.js';
 import { INIT_REQUEST_KEYS, initRequestSchema } from '../init/schema.js';
 import { suggest } from '../suggest.js';
 import type { InitRequest, Location, PoolConfig } from '../types.js';
@@ -222,13 +223,12 @@ export function choosePool(config: SessionConfig, request: Request, controls: Se
         result = config.pool(request);
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
-        throw new PoolError(
-            request.url,
-            `${config.constructor.name}.pool() threw: ${(error as Error)?.message ?? error}`,
-            {
-                cause: error,
-            },
-        );
+        const hook = `${config.constructor.name}.pool()`;
+        const detail =
+            error instanceof Error
+                ? `${hook} threw: ${error.message}`
+                : `${hook} threw ${describeThrown(error)} instead of an Error`;
+        throw new PoolError(request.url, detail, { cause: error });
     }
     if (typeof result === 'string' && result !== '') return { id: result };
     if (
