@@ -1,9 +1,13 @@
+import { CheerioCrawler } from '@crawlee/cheerio';
 import { TooManyBadSessionInitsError } from '@managed-sessions/core';
+import { attachManagedSessions } from '@managed-sessions/crawlee';
+import { RedisSessionStore } from '@managed-sessions/redis';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { captureLog } from './support/crawlee.js';
+import { captureLog, testConfig } from './support/crawlee.js';
 import { type RedisServer, redisAvailable, startRedis } from './support/redis.js';
 import { FakeSite, ok, type Process, startProcess, uniquePrefix, until } from './support/redis-harness.js';
+import { type SessionSite, startSessionSite } from './support/redis-site.js';
 
 const URL = 'https://shop.example/page';
 const POOL = 'shop.example';
@@ -368,5 +372,82 @@ describe.skipIf(!redisAvailable())('RedisSessionStore: corrupt keys never break 
         expect(site.inits).toHaveLength(2);
         expect(warnings()).toEqual([warning('session-fields', keys.session(lease.session.id))]);
         expect(lines.join('\n')).not.toContain(SECRET);
+    });
+});
+
+describe.skipIf(!redisAvailable())('RedisSessionStore: a real crawl over corrupt keys', { timeout: 30_000 }, () => {
+    let redis: RedisServer;
+    let site: SessionSite;
+
+    beforeAll(async () => {
+        redis = await startRedis();
+        site = await startSessionSite({ pageMs: 5 });
+    });
+    afterAll(async () => {
+        await site?.close();
+        await redis?.stop();
+    });
+
+    async function crawl(prefix: string, paths: string[]) {
+        const { log, lines } = captureLog();
+        const handled: string[] = [];
+        const crawler = new CheerioCrawler(
+            {
+                log,
+                maxConcurrency: 2,
+                maxRequestRetries: 2,
+                requestHandler: ({ $ }) => void handled.push($('#sid').text()),
+            },
+            testConfig(),
+        );
+        const sessions = attachManagedSessions(crawler, {
+            poolSize: 2,
+            statusIntervalSecs: 0,
+            persistState: { enabled: false },
+            store: new RedisSessionStore({ url: redis.url, prefix }),
+        });
+        await crawler.run(paths.map((path) => `${site.url}${path}`));
+        return { stats: sessions.stats, closeReason: sessions.closeReason, handled, lines };
+    }
+
+    it('a jar that is not a jar, a vanished member and a non-numeric bad-init counter: the next crawl recovers', async () => {
+        const prefix = uniquePrefix('crawl');
+        const first = await crawl(prefix, ['/a/0', '/a/1', '/a/2', '/a/3']);
+        expect(first.stats['sessions/init/check-passed']).toBe(2);
+        expect(site.record.inits).toBe(2);
+
+        const host = new globalThis.URL(site.url).host;
+        const keys = keysOf(prefix, host);
+        const ids = await redis.client.zrange(keys.ready, 0, -1);
+        expect(ids).toHaveLength(2);
+        const states = await Promise.all(ids.map((id) => redis.client.hget(keys.session(id), 'state')));
+        const broken = ids[states.findIndex((state) => state!.includes('"value":"s1"'))]!;
+        const kept = ids.find((id) => id !== broken)!;
+        await redis.client.hset(
+            keys.session(broken),
+            'state',
+            JSON.stringify({ userData: {}, cookieJar: { cookies: `sid=s1; secret=${SECRET}` } }),
+        );
+        await redis.client.zadd(keys.ready, 0, 'ghost');
+        await redis.client.hset(keys.meta, 'badInits', `${SECRET}`);
+
+        const second = await crawl(prefix, ['/b/0', '/b/1', '/b/2', '/b/3', '/b/4', '/b/5']);
+        expect(second.closeReason).toBeUndefined();
+        expect(second.stats).toEqual({ 'sessions/init/check-passed': 1, 'sessions/use/check-passed': 6 });
+        expect(second.handled).toHaveLength(6);
+        // One replacement: the site issued s3, and crawl two used only s2 (kept) and s3.
+        expect(site.record.inits).toBe(3);
+        expect(new Set(second.handled)).toEqual(new Set(['s2', 's3']));
+        expect(second.lines.filter((line) => line.includes('from the session store')).sort()).toEqual(
+            [
+                warning('session-state', keys.session(broken), host),
+                warning('session-missing', keys.session('ghost'), host),
+                warning('pool-counter', keys.meta, host),
+            ].sort(),
+        );
+        expect(second.lines.join('\n')).not.toContain(SECRET);
+        expect(await redis.client.zrange(keys.ready, 0, -1)).toEqual(expect.arrayContaining([kept]));
+        expect(await redis.client.zcard(keys.ready)).toBe(2);
+        expect(await redis.client.exists(keys.session(broken))).toBe(0);
     });
 });
