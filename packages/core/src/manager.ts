@@ -582,13 +582,35 @@ export class SessionManager {
         // A store that keeps sessions itself (shared between processes) is their source of truth.
         if (this.#store.keepsSessions) return 0;
         let count = 0;
+        const unreadable: string[] = [];
+        let unusable = 0;
         for (const record of state.pools) {
-            const sessions = record.sessions.map((saved) => ({
-                managed: restoreSession(saved, record.id, this.#hub, this.log),
-                paramsFingerprint: saved.paramsFingerprint,
-            }));
-            this.#restored.set(record.id, sessions);
+            const sessions: RestoredSession[] = [];
+            for (const saved of record.sessions) {
+                const managed = restoreSession(saved, record.id, this.#hub, this.log);
+                if (managed instanceof ManagedSession) {
+                    sessions.push({ managed, paramsFingerprint: saved.paramsFingerprint });
+                } else if (managed.kind === 'unreadable') {
+                    unreadable.push(`pool ${record.id}: ${managed.what}`);
+                } else {
+                    unusable++;
+                }
+            }
+            if (sessions.length > 0) this.#restored.set(record.id, sessions);
             count += sessions.length;
+        }
+        if (unreadable.length > 0) {
+            // Pool ids and what was wrong only: the entries themselves hold cookies and proxy passwords.
+            const shown =
+                unreadable.slice(0, 5).join('; ') + (unreadable.length > 5 ? `; … ${unreadable.length - 5} more` : '');
+            this.log.warning(
+                `Dropped ${unreadable.length} saved session(s) of the record under ${key} that could not be read (${redact(shown)}); new sessions replace them.`,
+            );
+        }
+        if (unusable > 0) {
+            this.log.info(
+                `${unusable} saved session(s) were not restored: their proxy password was not saved (persistState.cookies: false).`,
+            );
         }
         return count;
     }

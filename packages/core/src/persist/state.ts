@@ -24,6 +24,11 @@ const sessionRecord = z.object({
      * restored session joins only a pool paired with the same params.
      */
     paramsFingerprint: z.string().optional(),
+    /**
+     * `omitted` when the proxy URL was saved without its `user:password` (`persistState.cookies`
+     * false): such a session cannot reach its proxy and is not restored.
+     */
+    proxyCredentials: z.literal('omitted').optional(),
 });
 
 const paramsPairing = z.object({
@@ -52,13 +57,18 @@ const stateRecord = z.object({
 export type PersistedState = z.infer<typeof stateRecord>;
 export type PersistedSession = z.infer<typeof sessionRecord>;
 
-/** One session as saved; the proxy URL is kept (proxy passwords stay in the crawler's storage). */
+/**
+ * One session as saved. With `cookies` false nothing secret is kept: no cookie jar, no `userData`
+ * (sites keep tokens there), and the proxy URL without its `user:password` (marked, so that the
+ * session is not restored: it could not use its proxy). The counters and ids stay.
+ */
 export function persistSession(
     managed: ManagedSession,
     cookies: boolean,
     paramsFingerprint?: string,
 ): PersistedSession {
     const state = managed.session.getState();
+    const proxy = cookies || managed.proxyUrl === undefined ? managed.proxyUrl : withoutCredentials(managed.proxyUrl);
     return {
         id: managed.id,
         createdAt: managed.createdAt,
@@ -66,11 +76,25 @@ export function persistSession(
         errors: managed.errors,
         checkFailures: managed.checkFailures,
         nextUseAt: managed.nextUseAt,
-        ...(managed.proxyUrl !== undefined ? { proxyUrl: managed.proxyUrl } : {}),
-        userData: (state.userData ?? {}) as Record<string, unknown>,
+        ...(proxy !== undefined ? { proxyUrl: proxy } : {}),
+        ...(proxy !== managed.proxyUrl ? { proxyCredentials: 'omitted' as const } : {}),
+        userData: cookies ? ((state.userData ?? {}) as Record<string, unknown>) : {},
         ...(cookies ? { cookieJar: state.cookieJar as unknown as Record<string, unknown> } : {}),
         ...(paramsFingerprint !== undefined ? { paramsFingerprint } : {}),
     };
+}
+
+/** `url` without `user:password@`; a URL that does not parse is left out altogether. */
+function withoutCredentials(url: string): string | undefined {
+    try {
+        const parsed = new URL(url);
+        if (!parsed.username && !parsed.password) return url;
+        parsed.username = '';
+        parsed.password = '';
+        return parsed.href.replace(/\/$/, '');
+    } catch {
+        return undefined;
+    }
 }
 
 /**
@@ -91,9 +115,30 @@ export function readState(value: unknown, log: Log, key: string): PersistedState
     return undefined;
 }
 
-/** Rebuilds a session from its record, owned by `hub` like every session of the manager. */
-export function restoreSession(record: PersistedSession, poolId: string, hub: EventEmitter, log: Log): ManagedSession {
-    const session = createCrawleeSession(hub, log, record);
+/** Why a saved session entry cannot be used: `unreadable` ones get a warning, `unusable` ones do not. */
+export type RestoreProblem = { kind: 'unreadable'; what: string } | { kind: 'unusable'; what: string };
+
+/**
+ * Rebuilds a session from its record, owned by `hub` like every session of the manager; or says
+ * why it cannot: a cookie jar or proxy URL that does not parse (a corrupt entry), or a proxy whose
+ * password was left out. One bad entry costs that session only.
+ */
+export function restoreSession(
+    record: PersistedSession,
+    poolId: string,
+    hub: EventEmitter,
+    log: Log,
+): ManagedSession | RestoreProblem {
+    if (record.proxyCredentials === 'omitted') return { kind: 'unusable', what: 'proxy password not saved' };
+    if (record.proxyUrl !== undefined && !URL.canParse(record.proxyUrl)) {
+        return { kind: 'unreadable', what: 'proxy URL unreadable' };
+    }
+    let session: ReturnType<typeof createCrawleeSession>;
+    try {
+        session = createCrawleeSession(hub, log, record);
+    } catch {
+        return { kind: 'unreadable', what: 'cookie jar unreadable' };
+    }
     const managed = new ManagedSession(session, poolId, record.proxyUrl, record.createdAt);
     managed.uses = record.uses;
     managed.errors = record.errors;
