@@ -11,6 +11,8 @@
  * | `{prefix}:{pool}:meta` | hash | `badInits`: consecutive failed inits, across processes |
  * | `{prefix}:{pool}:closed` | string (expires) | why every process stopped, while it holds |
  * | `{prefix}:{pool}:s:{session}` | hash | `state` (cookies + userData JSON), `version`, `uses`, `errors`, `checkFailures`, `createdAt`, `proxyUrl` |
+ * | `{prefix}:{host}:params` | hash | `sessionParams` fingerprint → N of its pool `host[N]` |
+ * | `{prefix}:{host}:params-next` | string | the next N for `host` |
  * | channel `{prefix}:events` | pub/sub | `ready`, `released`, `discarded`, `closed` notices of every pool |
  */
 export interface PoolKeys {
@@ -31,6 +33,12 @@ export function poolKeys(prefix: string, poolId: string): PoolKeys {
         keys: [`${base}ready`, `${base}claims`, `${base}leases`, `${base}owners`, `${base}meta`, `${base}closed`],
         sessionBase: `${base}s:`,
     };
+}
+
+/** The keys of `host`'s `sessionParams` numbering: the index and its counter (one slot, by the hash tag). */
+export function paramsKeys(prefix: string, host: string): [index: string, counter: string] {
+    const base = `${keyspace(prefix)}{${host}}:`;
+    return [`${base}params`, `${base}params-next`];
 }
 
 export function eventsChannel(prefix: string): string {

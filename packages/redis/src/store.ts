@@ -13,7 +13,8 @@ import {
     type StoreContext,
 } from '@managed-sessions/core';
 import { Redis, type RedisOptions } from 'ioredis';
-import { eventsChannel } from './keys.js';
+import { eventsChannel, paramsKeys } from './keys.js';
+import { PARAMS_INDEX, PARAMS_PROBLEMS } from './params-index.js';
 import { RedisPoolState, type ScriptRunner } from './pool-state.js';
 import { POOL_KEY_COUNT, SCRIPTS, type ScriptName } from './scripts.js';
 
@@ -106,7 +107,8 @@ function shown(value: unknown): string {
     return `\`${String(value)}\` (${value === null ? 'null' : typeof value})`;
 }
 
-type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+type ScriptClient = Redis &
+    Record<ScriptName | 'managedSessionsParamsIndex', (...args: (string | number)[]) => Promise<unknown>>;
 
 /**
  * One engine's connections: a command connection that runs the scripts, and (from the first
@@ -129,6 +131,8 @@ class RedisConnection implements StoreConnection, ScriptRunner {
     /** Set once the connections are being closed: no command is sent after it. */
     #quitting = false;
     #reported = new WeakSet<Redis>();
+    /** `sessionParams` numbering repairs already warned about, by host and kind. */
+    readonly #paramsWarned = new Set<string>();
 
     constructor(store: RedisSessionStore, redisOptions: RedisOptions, log: Log) {
         this.prefix = store.prefix;
@@ -141,12 +145,33 @@ class RedisConnection implements StoreConnection, ScriptRunner {
         for (const [name, lua] of Object.entries(SCRIPTS)) {
             this.#client.defineCommand(name, { numberOfKeys: POOL_KEY_COUNT, lua });
         }
+        this.#client.defineCommand('managedSessionsParamsIndex', { numberOfKeys: 2, lua: PARAMS_INDEX });
     }
 
     createPool(id: string, options: ResolvedPoolOptions, host: PoolHost): PoolBackend {
         const pool = new SharedPool(id, options, host, new RedisPoolState(this, id));
         this.#pools.push(pool);
         return pool;
+    }
+
+    async paramsIndex(host: string, fingerprint: string): Promise<number> {
+        if (this.#quitting) throw new Error('the session store connection is closed');
+        const [index, dropped] = (await this.#client.managedSessionsParamsIndex(
+            ...paramsKeys(this.prefix, host),
+            fingerprint,
+        )) as [number, string[]];
+        for (let i = 0; i + 1 < dropped.length; i += 2) {
+            const problem = PARAMS_PROBLEMS[dropped[i]!];
+            const warned = `${host}\n${dropped[i]}`;
+            if (!problem || this.#paramsWarned.has(warned)) continue;
+            this.#paramsWarned.add(warned);
+            const [what, after] = problem(host);
+            this.#log.warning(
+                `Session store: ${what} (key ${dropped[i + 1]}); ${after}. ` +
+                    'Something other than this version of managed-sessions wrote under this prefix.',
+            );
+        }
+        return Number(index);
     }
 
     run(script: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
