@@ -12,11 +12,30 @@ export function formatStatusLine(pools: PoolSnapshot[], limit = 8): string {
     return `Sessions: ${parts.join(' | ')}${more}`;
 }
 
-/** The end-of-crawl summary: stats and a per-pool table, as plain aligned text. */
+/** Pool rows in the end-of-crawl summary; the rest are counted in one line. */
+export const MAX_SUMMARY_POOLS = 20;
+
+function activity(pool: PoolSnapshot): number {
+    return pool.ready + pool.initializing + pool.waiting + pool.discarded;
+}
+
+/** The lifetime a pool learned (`3 uses`, `120 s`, `3 uses, 120 s`), or `-`. */
+function formatLifetime(lifetime: PoolSnapshot['lifetime']): string {
+    const parts: string[] = [];
+    if (lifetime?.uses !== undefined) parts.push(`${lifetime.uses} uses`);
+    if (lifetime?.ageSecs !== undefined) parts.push(`${Math.round(lifetime.ageSecs)} s`);
+    return parts.length > 0 ? parts.join(', ') : '-';
+}
+
+/**
+ * The end-of-crawl summary: stats and a per-pool table (with the lifetime each pool learned), as
+ * plain aligned text. At most `maxPools` pool rows, the most active first, then how many more.
+ */
 export function formatSummary(
     stats: Record<string, number>,
     pools: PoolSnapshot[],
     closeReason: string | undefined,
+    maxPools = MAX_SUMMARY_POOLS,
 ): string {
     const lines: string[] = [`Managed sessions summary${closeReason ? ` (stopped: ${closeReason})` : ''}`];
     const global = Object.entries(stats).filter(([key]) => !key.startsWith('sessions/pools/'));
@@ -26,11 +45,18 @@ export function formatSummary(
         lines.push(`  ${key.padEnd(width)}  ${value}`);
     }
     if (pools.length > 0) {
-        const rows = [['pool', 'size', 'ready', 'initializing', 'waiting', 'discarded']].concat(
-            pools.map((p) => [p.id, p.size, p.ready, p.initializing, p.waiting, p.discarded].map(String)),
+        // The most active pools first; a crawl over thousands of hosts gets a bounded table.
+        const shown = [...pools].sort((a, b) => activity(b) - activity(a)).slice(0, maxPools);
+        const rows = [['pool', 'size', 'ready', 'initializing', 'waiting', 'discarded', 'lifetime']].concat(
+            shown.map((p) =>
+                [p.id, p.size, p.ready, p.initializing, p.waiting, p.discarded, formatLifetime(p.lifetime)].map(String),
+            ),
         );
         const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-        for (const row of rows) lines.push(`  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`);
+        for (const row of rows) {
+            lines.push(`  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`.trimEnd());
+        }
+        if (pools.length > shown.length) lines.push(`  … and ${pools.length - shown.length} more pools`);
     }
     return lines.join('\n');
 }
