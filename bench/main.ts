@@ -191,6 +191,22 @@ function evaluate(
             goal: '≥ 0.95',
             met: overhead.throughputRatio >= 0.95,
         });
+        // Issue 16: the stricter baseline, a crawler with Crawlee's session pool off.
+        goals.push({
+            name: '2 pages/s plugin÷no-pool',
+            value: overhead.throughputRatioNoPool,
+            goal: '≥ 0.95',
+            met: overhead.throughputRatioNoPool >= 0.95,
+        });
+    }
+    if (bans?.randomBans) {
+        // Issue 15: under random bans the lifetime learner must not cost requests.
+        goals.push({
+            name: '3b random bans on÷off',
+            value: bans.randomBans.requestsPerPageRatio,
+            goal: '≤ 1.01',
+            met: bans.randomBans.requestsPerPageRatio <= 1.01,
+        });
     }
     const builtin = bans?.variants.builtin;
     for (const variant of ['plugin', 'plugin-maxUsageCount-19'] as const) {
@@ -319,10 +335,9 @@ function rows(
         out.push([
             '2 overhead',
             'plugin ÷ no-pool',
-            'pages/s ratio (stricter baseline, no goal)',
+            'pages/s ratio (stricter baseline)',
             overhead.throughputRatioNoPool,
-            '',
-            '',
+            ...verdict('2 pages/s plugin÷no-pool'),
         ]);
         out.push(['2 overhead', 'plugin ÷ no-pool', 'CPU per page ratio', overhead.cpuPerPageRatioNoPool, '', '']);
     }
@@ -352,6 +367,26 @@ function rows(
             ]);
             out.push(['3 bans', variant, 'wall time ÷ built-in (same round)', row.wallRatioVsBuiltin, '', '']);
         }
+    }
+    if (bans?.randomBans) {
+        const random = bans.randomBans;
+        const label = `${random.products} pages, ${random.banRate * 100} % random bans`;
+        out.push([
+            '3b random bans',
+            'adaptive on',
+            `HTTP requests per page (${label})`,
+            random.on.requestsPerPage,
+            '',
+            '',
+        ]);
+        out.push(['3b random bans', 'adaptive off', 'HTTP requests per page', random.off.requestsPerPage, '', '']);
+        out.push([
+            '3b random bans',
+            'on ÷ off',
+            'requests/page ratio',
+            random.requestsPerPageRatio,
+            ...verdict('3b random bans on÷off'),
+        ]);
     }
     if (memory) {
         out.push([
