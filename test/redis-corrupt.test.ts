@@ -34,7 +34,8 @@ type Problem =
     | 'session-missing'
     | 'pool-key-type'
     | 'pool-counter'
-    | 'closed-flag';
+    | 'closed-flag'
+    | 'endless-slot';
 
 const WHAT: Record<Problem, [what: string, after: string]> = {
     'session-state': [
@@ -56,6 +57,7 @@ const WHAT: Record<Problem, [what: string, after: string]> = {
     ],
     'pool-counter': ['a non-integer pool counter', 'the counter starts again from 0'],
     'closed-flag': ['an unreadable stop flag', 'the pool goes on'],
+    'endless-slot': ['an init slot or lease that would never expire', 'the pool can use it again'],
 };
 
 /** The one warning a pool logs for the first problem of a kind. */
@@ -323,6 +325,32 @@ describe.skipIf(!redisAvailable())('RedisSessionStore: corrupt keys never break 
             expect(warnings()).toEqual([warning(problem, keys[key] as string)]);
         });
     }
+
+    it('an init slot scored to never expire is dropped: the pool fills to its size', async () => {
+        const site = new FakeSite();
+        const prefix = uniquePrefix('endless');
+        const keys = keysOf(prefix);
+        await raw.zadd(keys.claims, '+inf', 'forever');
+        const { p, warnings } = start('B', site, prefix, { poolSize: 1 });
+        const lease = await p.lease(URL);
+        expect(site.inits).toHaveLength(1);
+        expect(lease.session.id).toBe(site.inits[0]!.sessionId);
+        expect(warnings()).toEqual([warning('endless-slot', keys.claims)]);
+    });
+
+    it('an exclusive lease scored to never expire is dropped: the session serves again', async () => {
+        const site = new FakeSite();
+        const prefix = uniquePrefix('endlesslease');
+        const [id] = await seed(site, prefix, 1);
+        const keys = keysOf(prefix);
+        await raw.zadd(keys.leases, 1e15, id!);
+        await raw.hset(keys.owners, id!, 'a-process-long-gone');
+        const { p, warnings } = start('B', site, prefix, { poolSize: 1, exclusive: true });
+        const lease = await p.lease(URL);
+        expect(lease.session.id).toBe(id);
+        expect(site.inits).toHaveLength(1);
+        expect(warnings()).toEqual([warning('endless-slot', keys.leases)]);
+    });
 
     it('a non-numeric bad-init counter restarts from 0: maxBadInits still stops the crawl after exactly that many', async () => {
         const site = new FakeSite();

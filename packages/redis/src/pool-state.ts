@@ -32,6 +32,7 @@ const PROBLEMS: ReadonlySet<string> = new Set<StoreProblem>([
     'pool-key-type',
     'pool-counter',
     'closed-flag',
+    'endless-slot',
 ]);
 
 const int = (value: number) => Math.round(value);

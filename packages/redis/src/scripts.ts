@@ -166,6 +166,20 @@ if stopped then
     return { 'closed', info.r, info.n }
 end
 purge(now)
+-- A claim or lease lasts leaseMs from its last renewal; one scored far beyond that would never
+-- expire and hold its slot (or session) for good.
+local horizon = '(' .. string.format('%d', now + 10 * leaseMs)
+if redis.call('ZREMRANGEBYSCORE', claims, horizon, '+inf') > 0 then
+    note('endless-slot', claims)
+end
+local endless = redis.call('ZRANGEBYSCORE', leases, horizon, '+inf')
+for _, id in ipairs(endless) do
+    redis.call('ZREM', leases, id)
+    redis.call('HDEL', owners, id)
+end
+if #endless > 0 then
+    note('endless-slot', leases)
+end
 
 local function knownVersion(id)
     for i = 12, #ARGV, 2 do

@@ -44,6 +44,7 @@ const PROBLEM_TEXT: Record<StoreProblem, [what: string, after: string]> = {
     ],
     'pool-counter': ['a non-integer pool counter', 'the counter starts again from 0'],
     'closed-flag': ['an unreadable stop flag', 'the pool goes on'],
+    'endless-slot': ['an init slot or lease that would never expire', 'the pool can use it again'],
 };
 
 interface Waiter {

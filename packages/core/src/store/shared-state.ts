@@ -26,7 +26,8 @@ export interface SharedSessionInfo {
  * - `session-missing`: a session listed in the pool whose own entry is gone;
  * - `pool-key-type`: one of the pool's own keys of the wrong type;
  * - `pool-counter`: a non-integer pool counter (consecutive bad inits, rotation order), reset to 0;
- * - `closed-flag`: an unreadable stop flag.
+ * - `closed-flag`: an unreadable stop flag;
+ * - `endless-slot`: an init slot or lease scored to expire far beyond any renewal (never).
  */
 export type StoreProblem =
     | 'session-state'
@@ -35,7 +36,8 @@ export type StoreProblem =
     | 'session-missing'
     | 'pool-key-type'
     | 'pool-counter'
-    | 'closed-flag';
+    | 'closed-flag'
+    | 'endless-slot';
 
 /** The outcome of {@link SharedPoolState.take}. */
 export type SharedTakeResult =
