@@ -103,10 +103,24 @@ class Lease implements SessionLease {
 interface RestoredSession {
     managed: ManagedSession;
     paramsFingerprint: string | undefined;
+    /** Parked by an eviction in this run (already in the report's timeline), not read from a record. */
+    parked?: boolean;
 }
 
 /** How many requests' failed sessions the manager remembers for their retries. */
 const MAX_FAILED_REMEMBERED = 10_000;
+
+/** A pool unused this long, with no lease out, no waiter and no init under way, is evicted. */
+export const POOL_IDLE_EVICT_MS = 5 * 60_000;
+/** Live pools above this count evict their least recently used idle ones, down to nine tenths of it. */
+export const MAX_LIVE_POOLS = 1_000;
+/**
+ * Sessions kept for pools that are not live (evicted, or restored and not used yet): they come back
+ * with their pool, and the persisted record holds them. Above this, the oldest pools' go.
+ */
+export const MAX_PARKED_SESSIONS = 5_000;
+/** Snapshots of evicted pools that `pools()` still lists (the most recent ones). */
+export const MAX_EVICTED_SNAPSHOTS = 1_000;
 
 /** How long `dispose()` waits for aborted inits to settle before it gives up on them. */
 const DISPOSE_GRACE_MS = 3_000;
@@ -137,6 +151,16 @@ export class SessionManager {
     readonly #loggedParams = new Set<string>();
     /** Saved sessions by pool id, waiting for their pool's first use. */
     readonly #restored = new Map<string, RestoredSession[]>();
+    /** Sessions in {@link #restored}. */
+    #parkedCount = 0;
+    /** When each live pool was last asked for a session (the clock's ms). */
+    readonly #lastUsed = new Map<string, number>();
+    /** Acquires under way plus leases out, per live pool: a pool with any is never evicted. */
+    readonly #busy = new Map<string, number>();
+    /** The last snapshot of evicted pools (the newest {@link MAX_EVICTED_SNAPSHOTS}). */
+    readonly #evicted = new Map<string, PoolSnapshot>();
+    #evictedTotal = 0;
+    #lastSweep = 0;
     /**
      * The session of each request's last failed attempt, by `uniqueKey` (Crawlee hands a retry
      * over as a new `Request` object), so the retry gets another session while the failed one
@@ -212,7 +236,10 @@ export class SessionManager {
 
     /** A snapshot of every pool. */
     pools(): PoolSnapshot[] {
-        return [...this.#pools.values()].map((pool) => pool.snapshot());
+        const live = [...this.#pools.values()].map((pool) => pool.snapshot());
+        if (this.#evicted.size === 0) return live;
+        // Evicted pools show as they were when evicted, unless they came back (then live wins).
+        return [...live, ...[...this.#evicted.values()].filter((snapshot) => !this.#pools.has(snapshot.id))];
     }
 
     /**
@@ -282,7 +309,15 @@ export class SessionManager {
         const avoid = this.#failedOn.get(request.uniqueKey);
         this.#failedOn.delete(request.uniqueKey);
         const waitStart = this.#clock.now();
-        const managed = await pool.acquire(request, avoid);
+        this.#lastUsed.set(pool.id, waitStart);
+        this.#busy.set(pool.id, (this.#busy.get(pool.id) ?? 0) + 1);
+        let managed: ManagedSession;
+        try {
+            managed = await pool.acquire(request, avoid);
+        } catch (error) {
+            this.#idle(pool.id);
+            throw error;
+        }
         this.#timeline.acquired(pool.id, this.#clock.now() - waitStart);
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
@@ -295,6 +330,7 @@ export class SessionManager {
                 undefined;
         } catch (error) {
             pool.release(managed);
+            this.#idle(pool.id);
             throw asError(error, hook, request.url);
         }
         return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
@@ -375,6 +411,7 @@ export class SessionManager {
         if (!state || state.owner !== this || state.released) return;
         state.released = true;
         state.pool.release(state.managed);
+        this.#idle(state.pool.id);
     }
 
     /**
@@ -524,6 +561,7 @@ export class SessionManager {
     ): PoolBackend {
         let pool = this.#pools.get(id);
         if (!pool) {
+            this.#sweep();
             pool = this.#store.createPool(id, this.#poolOptions(id, fromConfig), this.#poolHost);
             this.#pools.set(id, pool);
             if (paramsFingerprint !== undefined) this.#poolParams.set(id, paramsFingerprint);
@@ -596,7 +634,7 @@ export class SessionManager {
                     unusable++;
                 }
             }
-            if (sessions.length > 0) this.#restored.set(record.id, sessions);
+            if (sessions.length > 0) this.#park(record.id, sessions);
             count += sessions.length;
         }
         if (unreadable.length > 0) {
@@ -619,6 +657,7 @@ export class SessionManager {
         const saved = this.#restored.get(pool.id);
         if (!saved) return;
         this.#restored.delete(pool.id);
+        this.#parkedCount -= saved.length;
         const now = this.#clock.now();
         const maxAgeMs =
             this.options.maxAgeSecs === undefined ? Number.POSITIVE_INFINITY : this.options.maxAgeSecs * 1000;
@@ -632,14 +671,85 @@ export class SessionManager {
             );
         }
         // Too old for the current maxAgeSecs: dropped quietly (not a planned expiry of this run).
-        const usable = matching
-            .map(({ managed }) => managed)
-            .filter((managed) => now - managed.createdAt < maxAgeMs)
-            .slice(0, pool.options.size);
-        for (const managed of usable) {
+        const usable = matching.filter(({ managed }) => now - managed.createdAt < maxAgeMs).slice(0, pool.options.size);
+        for (const { managed, parked } of usable) {
             pool.adopt(managed);
-            this.#timeline.restored(pool.id, managed, now);
+            // A session parked by an eviction is already in the timeline, still alive.
+            if (!parked) this.#timeline.restored(pool.id, managed, now);
         }
+    }
+
+    /** Keeps sessions of a pool that is not live, within {@link MAX_PARKED_SESSIONS} (the oldest pools' go first). */
+    #park(id: string, sessions: RestoredSession[]): void {
+        const before = this.#restored.get(id);
+        if (before) this.#parkedCount -= before.length;
+        this.#restored.delete(id);
+        this.#restored.set(id, sessions);
+        this.#parkedCount += sessions.length;
+        for (const [oldest, dropped] of this.#restored) {
+            if (this.#parkedCount <= MAX_PARKED_SESSIONS || oldest === id) break;
+            this.#restored.delete(oldest);
+            this.#parkedCount -= dropped.length;
+        }
+    }
+
+    /** One acquire or lease of pool `id` is over. */
+    #idle(id: string): void {
+        const busy = (this.#busy.get(id) ?? 1) - 1;
+        if (busy > 0) this.#busy.set(id, busy);
+        else this.#busy.delete(id);
+    }
+
+    /**
+     * Evicts idle pools (no lease out, no acquire or init under way, no waiter): those unused for
+     * {@link POOL_IDLE_EVICT_MS}, and, above {@link MAX_LIVE_POOLS}, the least recently used. Their
+     * sessions are parked and come back with the pool; their stats stay. Runs when a pool is
+     * created, at most once per tenth of the idle time unless the live pools are over the cap.
+     * Pools of a shared store are left alone: the store keeps their state and their subscriptions.
+     */
+    #sweep(): void {
+        if (this.#store.keepsSessions) return;
+        const now = this.#clock.now();
+        const over = this.#pools.size >= MAX_LIVE_POOLS;
+        if (!over && now - this.#lastSweep < POOL_IDLE_EVICT_MS / 10) return;
+        this.#lastSweep = now;
+        const idle: [PoolBackend, number][] = [];
+        for (const pool of this.#pools.values()) {
+            if (this.#busy.has(pool.id)) continue;
+            const snapshot = pool.snapshot();
+            if (snapshot.waiting > 0 || snapshot.initializing > 0) continue;
+            idle.push([pool, this.#lastUsed.get(pool.id) ?? 0]);
+        }
+        idle.sort((a, b) => a[1] - b[1]);
+        let excess = over ? this.#pools.size - Math.floor(MAX_LIVE_POOLS * 0.9) : 0;
+        for (const [pool, lastUsed] of idle) {
+            if (excess <= 0 && now - lastUsed < POOL_IDLE_EVICT_MS) break;
+            this.#evict(pool);
+            excess--;
+        }
+    }
+
+    #evict(pool: PoolBackend): void {
+        const id = pool.id;
+        const snapshot = pool.snapshot();
+        const fingerprint = this.#poolParams.get(id);
+        const sessions = pool
+            .persistable()
+            .filter((managed) => managed.state === 'ready')
+            .map((managed) => ({ managed, paramsFingerprint: fingerprint, parked: true }));
+        pool.close(undefined);
+        this.#pools.delete(id);
+        this.#lastUsed.delete(id);
+        if (sessions.length > 0) this.#park(id, sessions);
+        this.#evicted.delete(id);
+        this.#evicted.set(id, snapshot);
+        this.#evictedTotal++;
+        if (this.#evicted.size > MAX_EVICTED_SNAPSHOTS) this.#evicted.delete(this.#evicted.keys().next().value!);
+    }
+
+    /** Pools evicted so far (a pool evicted twice counts twice). */
+    get evictedPools(): number {
+        return this.#evictedTotal;
     }
 
     #poolOptions(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined): ResolvedPoolOptions {

@@ -7,6 +7,13 @@ import { INIT_REQUEST_KEYS, initRequestSchema } from '../init/schema.js';
 import { suggest } from '../suggest.js';
 import type { InitRequest, Location, PoolConfig } from '../types.js';
 
+/**
+ * The longest pool id accepted (every id is kept in memory, in the persisted record and in the
+ * report): a longer `userData.sessionPool` fails that request, a longer `pool()` id is a
+ * `PoolError`, a longer `host@…` location id fails the request naming `sessionLocation`.
+ */
+export const MAX_POOL_ID_LENGTH = 512;
+
 /** The URL's host: hostname plus a non-default port (`127.0.0.1:8080`, `shop.example`). */
 export function hostOf(url: string): string {
     return new URL(url).host;
@@ -46,6 +53,13 @@ export function readSessionControls(request: Request): SessionControls {
                 request.url,
                 'sessionPool',
                 `expected a non-empty pool id string, got ${JSON.stringify(sessionPool)}. Remove it to use the default pool.`,
+            );
+        }
+        if (sessionPool.length > MAX_POOL_ID_LENGTH) {
+            throw new SessionControlError(
+                request.url,
+                'sessionPool',
+                `the pool id is ${sessionPool.length} characters long; the limit is ${MAX_POOL_ID_LENGTH} (MAX_POOL_ID_LENGTH). Use a shorter id.`,
             );
         }
         controls.pool = sessionPool;
@@ -216,7 +230,15 @@ export function choosePool(config: SessionConfig, request: Request, controls: Se
     }
     if (controls.location && Object.keys(controls.location).length > 0) {
         const fields = (config.constructor as typeof SessionConfig).ADDRESS_FIELDS;
-        return { id: locationPoolId(hostOf(request.url), controls.location, fields) };
+        const id = locationPoolId(hostOf(request.url), controls.location, fields);
+        if (id.length > MAX_POOL_ID_LENGTH) {
+            throw new SessionControlError(
+                request.url,
+                'sessionLocation',
+                `its pool id would be ${id.length} characters long; the limit is ${MAX_POOL_ID_LENGTH} (MAX_POOL_ID_LENGTH). Use shorter address values.`,
+            );
+        }
+        return { id };
     }
     let result: unknown;
     try {
@@ -230,7 +252,15 @@ export function choosePool(config: SessionConfig, request: Request, controls: Se
                 : `${hook} threw ${describeThrown(error)} instead of an Error`;
         throw new PoolError(request.url, detail, { cause: error });
     }
-    if (typeof result === 'string' && result !== '') return { id: result };
+    const tooLong = (id: string) =>
+        new PoolError(
+            request.url,
+            `${config.constructor.name}.pool() returned a pool id ${id.length} characters long; the limit is ${MAX_POOL_ID_LENGTH} (MAX_POOL_ID_LENGTH). Return a shorter id.`,
+        );
+    if (typeof result === 'string' && result !== '') {
+        if (result.length > MAX_POOL_ID_LENGTH) throw tooLong(result);
+        return { id: result };
+    }
     if (
         typeof result === 'object' &&
         result !== null &&
@@ -238,6 +268,7 @@ export function choosePool(config: SessionConfig, request: Request, controls: Se
         (result as PoolConfig).id
     ) {
         const { id, ...rest } = result as PoolConfig;
+        if (id.length > MAX_POOL_ID_LENGTH) throw tooLong(id);
         return { id, config: rest };
     }
     throw new PoolError(

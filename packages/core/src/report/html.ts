@@ -100,6 +100,7 @@ export function renderSessionReport(data: SessionReportData, title = 'Managed se
             `${data.pools.length} pool(s), ${sessions.length} session(s) over ${secs(span)}` +
             (data.closeReason ? `; the sessions stopped the crawl: <strong>${text(data.closeReason)}</strong>` : '') +
             (data.droppedSessions > 0 ? `; the ${data.droppedSessions} oldest sessions are left out` : '') +
+            ((data.omittedPools ?? 0) > 0 ? `; ${data.omittedPools} less active pool(s) are left out` : '') +
             '.</p>',
         `<ul class="legend">${legend}</ul>`,
         globalStats.length > 0

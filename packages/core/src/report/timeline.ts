@@ -49,6 +49,8 @@ export interface SessionReportData {
     pools: PoolReportData[];
     /** Session records left out because of the cap (oldest first). */
     droppedSessions: number;
+    /** Pools left out: beyond the {@link MAX_REPORT_POOLS} most active, or whose totals were folded away. */
+    omittedPools?: number;
 }
 
 export interface PoolReportData {
@@ -62,6 +64,10 @@ export interface PoolReportData {
 
 /** Session records kept per manager: the newest ones, so memory stays bounded on long crawls. */
 export const MAX_TIMELINE_SESSIONS = 5_000;
+/** Pools the report shows: the most active ones (a crawl over thousands of hosts stays readable). */
+export const MAX_REPORT_POOLS = 100;
+/** Pools whose totals are kept; past it, the oldest pool's totals are dropped (and counted). */
+export const MAX_POOL_TOTALS = 10_000;
 
 interface OpenRecord {
     record: SessionRecord;
@@ -79,6 +85,8 @@ export class SessionTimeline {
     readonly #open = new Map<ManagedSession, OpenRecord>();
     readonly #totals = new Map<string, PoolTimelineTotals>();
     #dropped = 0;
+    /** Pools whose totals were dropped for {@link MAX_POOL_TOTALS}. */
+    #foldedPools = 0;
 
     constructor(max = MAX_TIMELINE_SESSIONS) {
         this.#max = max;
@@ -146,13 +154,24 @@ export class SessionTimeline {
             }
             list.push({ ...record });
         }
-        const ids = new Set([...sizes.keys(), ...this.#totals.keys()]);
+        const all = [...new Set([...sizes.keys(), ...this.#totals.keys()])];
+        const activity = (id: string) => {
+            const totals = this.#totals.get(id);
+            return totals ? totals.acquires + totals.sessions + totals.initsFailed : 0;
+        };
+        // The most active pools, in the order they first appeared.
+        const shownIds =
+            all.length <= MAX_REPORT_POOLS
+                ? all
+                : new Set([...all].sort((a, b) => activity(b) - activity(a)).slice(0, MAX_REPORT_POOLS));
+        const ids = all.filter((id) => (shownIds instanceof Set ? shownIds.has(id) : true));
         const result: SessionReportData = {
             generatedAt: now,
             closeReason,
             stats,
             droppedSessions: this.#dropped,
-            pools: [...ids].map((id) => ({
+            omittedPools: all.length - ids.length + this.#foldedPools,
+            pools: ids.map((id) => ({
                 id,
                 size: sizes.get(id),
                 totals: structuredClone(this.#totalsOf(id)),
@@ -199,6 +218,10 @@ export class SessionTimeline {
     #totalsOf(poolId: string): PoolTimelineTotals {
         let totals = this.#totals.get(poolId);
         if (!totals) {
+            if (this.#totals.size >= MAX_POOL_TOTALS) {
+                this.#totals.delete(this.#totals.keys().next().value!);
+                this.#foldedPools++;
+            }
             totals = {
                 poolId,
                 sessions: 0,

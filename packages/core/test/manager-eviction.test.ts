@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { SessionControlError } from '../src/index.js';
+import { req, response, setup } from './helpers.js';
+
+/** POOL_IDLE_EVICT_MS and MAX_LIVE_POOLS of manager.ts. */
+const IDLE_MS = 5 * 60_000;
+const MAX_LIVE = 1_000;
+
+async function use(h: ReturnType<typeof setup>, url: string, userData: Record<string, unknown> = {}) {
+    const pending = h.manager.acquire(req(url, userData));
+    await h.clock.advance(0);
+    const lease = (await pending)!;
+    await h.manager.check(lease, response(url));
+    h.manager.release(lease);
+    return lease;
+}
+
+describe('idle pools', () => {
+    it('are evicted after a while unused; their stats stay and a pool that comes back gets its sessions again', async () => {
+        const h = setup({ poolSize: 1, delay: 10, randomizeDelay: false });
+        const first = await use(h, 'https://a.example/1');
+        await h.clock.advance(IDLE_MS);
+        await use(h, 'https://b.example/1');
+        expect(h.manager.evictedPools).toBe(1);
+        expect(h.manager.pools().map((pool) => pool.id)).toEqual(['b.example', 'a.example']);
+        // The saved record still holds a.example's session.
+        expect(h.manager.snapshot(true).pools.map((pool) => [pool.id, pool.sessions.length])).toEqual([
+            ['b.example', 1],
+            ['a.example', 1],
+        ]);
+        const again = await use(h, 'https://a.example/2');
+        expect(again.session.id).toBe(first.session.id);
+        expect(h.site.calls).toHaveLength(2);
+        expect(h.manager.stats).toEqual({ 'sessions/init/check-passed': 2, 'sessions/use/check-passed': 3 });
+        expect(h.manager.pools().map((pool) => [pool.id, pool.ready])).toEqual([
+            ['b.example', 1],
+            ['a.example', 1],
+        ]);
+    });
+
+    it('are never evicted with a lease out or a request waiting', async () => {
+        const h = setup({ poolSize: 1, exclusive: true });
+        const held = h.manager.acquire(req('https://a.example/1'));
+        await h.clock.advance(0);
+        const lease = (await held)!;
+        const waiting = h.manager.acquire(req('https://c.example/1'));
+        h.site.respond = () => new Promise(() => undefined);
+        await h.clock.advance(IDLE_MS);
+        h.site.respond = (call) => response(call.url);
+        await use(h, 'https://b.example/1');
+        expect(h.manager.evictedPools).toBe(0);
+        h.manager.release(lease);
+        void waiting.catch(() => undefined);
+    });
+
+    it(`above ${MAX_LIVE} live pools, the least recently used idle ones go`, async () => {
+        const h = setup({ poolSize: 1 });
+        for (let i = 0; i < MAX_LIVE + 200; i++) await use(h, `https://h${i}.example/`);
+        // At 1,000 live pools, the 100 least recently used go (down to 900), twice.
+        expect(h.manager.evictedPools).toBe(200);
+        // pools() lists live pools and evicted ones alike.
+        expect(h.manager.pools()).toHaveLength(MAX_LIVE + 200);
+        // The first host's pool was evicted first; it comes back with its session, without an init.
+        const inits = h.site.calls.length;
+        await use(h, 'https://h0.example/again');
+        expect(h.site.calls).toHaveLength(inits);
+    });
+});
+
+describe('pool ids', () => {
+    it('longer than 512 characters fail the request, naming the limit', async () => {
+        const h = setup();
+        const id = 'x'.repeat(513);
+        const error = await h.manager.acquire(req('https://a.example/', { sessionPool: id })).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(SessionControlError);
+        expect((error as Error).message).toBe(
+            'Invalid request.userData.sessionPool for https://a.example/: the pool id is 513 characters long; ' +
+                'the limit is 512 (MAX_POOL_ID_LENGTH). Use a shorter id.',
+        );
+        expect((await use(h, 'https://a.example/', { sessionPool: 'x'.repeat(512) })).poolId).toHaveLength(512);
+    });
+});
+
+describe('the session report of many pools', () => {
+    it('shows the 100 most active pools and counts the rest', async () => {
+        const h = setup({ poolSize: 1 });
+        for (let i = 0; i < 150; i++) await use(h, `https://h${i}.example/`);
+        // One pool busier than the others stays in.
+        for (let i = 0; i < 3; i++) await use(h, 'https://h149.example/more');
+        const data = h.manager.sessionReport();
+        expect(data.pools).toHaveLength(100);
+        expect(data.omittedPools).toBe(50);
+        expect(data.pools.map((pool) => pool.id)).toContain('h149.example');
+        expect(h.manager.renderReport()).toContain('; 50 less active pool(s) are left out');
+    });
+});
