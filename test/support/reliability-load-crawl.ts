@@ -1,6 +1,8 @@
 /**
  * The load crawl of reliability-load.test.ts, in its own process (run it with `--expose-gc`):
- * `reliability-load-crawl.ts <server url> <requests> <concurrency> <warm-up requests>`.
+ * `reliability-load-crawl.ts <server url> <requests> <concurrency> <warm-up requests> [hosts]`.
+ * With `hosts`, the requests go to that many pools (`userData.sessionPool` `host-0`, `host-1`, …, one
+ * session each), host after host: pools that served their share go idle, and are evicted.
  * Enqueues every request first (so the queue's memory is there before the warm-up), crawls them with a
  * fixed concurrency through one pool of 2 sessions, and prints one JSON line of figures. Heap figures
  * are `heapUsed` after a full GC: once `warmUp` requests were handled (the crawl in full swing) and once
@@ -11,11 +13,12 @@ import { Configuration, Log, LogLevel } from '@crawlee/core';
 import { MemoryStorage } from '@crawlee/memory-storage';
 import { attachManagedSessions } from '@managed-sessions/crawlee';
 
-const [base, total, concurrency, warmUp] = [
+const [base, total, concurrency, warmUp, hosts] = [
     process.argv[2]!,
     Number(process.argv[3]),
     Number(process.argv[4]),
     Number(process.argv[5]),
+    Number(process.argv[6] ?? 0),
 ];
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!base || !total || !concurrency || !warmUp || !gc) {
@@ -58,15 +61,21 @@ const crawler = new CheerioCrawler(
 );
 // A request that waited longer than waitTimeoutSecs for a session fails with NoSessionAvailableError.
 const sessions = attachManagedSessions(crawler, {
-    poolSize: 2,
+    poolSize: hosts > 0 ? 1 : 2,
+    report: false,
     delay: 0,
     waitTimeoutSecs: WAIT_TIMEOUT_SECS,
     statusIntervalSecs: 0,
 });
 
 const enqueueStart = performance.now();
+const perHost = hosts > 0 ? Math.ceil(total / hosts) : total;
 await crawler.addRequests(
-    Array.from({ length: total }, (_, i) => `${base}/p/${i}`),
+    Array.from({ length: total }, (_, i) =>
+        hosts > 0
+            ? { url: `${base}/p/${i}`, userData: { sessionPool: `host-${Math.floor(i / perHost)}` } }
+            : `${base}/p/${i}`,
+    ),
     { waitForAllRequestsToBeAdded: true },
 );
 const crawlStart = performance.now();
@@ -89,7 +98,7 @@ process.stdout.write(
         maxWaiting,
         failures: failures.slice(0, 5),
         stats: sessions.stats,
-        pools: sessions.pools(),
+        pools: hosts > 0 ? sessions.pools().length : sessions.pools(),
         ledger: {
             added: info?.totalRequestCount,
             handled,

@@ -103,8 +103,6 @@ class Lease implements SessionLease {
 interface RestoredSession {
     managed: ManagedSession;
     paramsFingerprint: string | undefined;
-    /** Parked by an eviction in this run (already in the report's timeline), not read from a record. */
-    parked?: boolean;
 }
 
 /** How many requests' failed sessions the manager remembers for their retries. */
@@ -118,7 +116,7 @@ export const MAX_LIVE_POOLS = 1_000;
  * Sessions kept for pools that are not live (evicted, or restored and not used yet): they come back
  * with their pool, and the persisted record holds them. Above this, the oldest pools' go.
  */
-export const MAX_PARKED_SESSIONS = 5_000;
+export const MAX_PARKED_SESSIONS = 1_000;
 /** Snapshots of evicted pools that `pools()` still lists (the most recent ones). */
 export const MAX_EVICTED_SNAPSHOTS = 1_000;
 
@@ -672,10 +670,9 @@ export class SessionManager {
         }
         // Too old for the current maxAgeSecs: dropped quietly (not a planned expiry of this run).
         const usable = matching.filter(({ managed }) => now - managed.createdAt < maxAgeMs).slice(0, pool.options.size);
-        for (const { managed, parked } of usable) {
+        for (const { managed } of usable) {
             pool.adopt(managed);
-            // A session parked by an eviction is already in the timeline, still alive.
-            if (!parked) this.#timeline.restored(pool.id, managed, now);
+            this.#timeline.restored(pool.id, managed, now);
         }
     }
 
@@ -736,10 +733,14 @@ export class SessionManager {
         const sessions = pool
             .persistable()
             .filter((managed) => managed.state === 'ready')
-            .map((managed) => ({ managed, paramsFingerprint: fingerprint, parked: true }));
+            .map((managed) => ({ managed, paramsFingerprint: fingerprint }));
         pool.close(undefined);
         this.#pools.delete(id);
         this.#lastUsed.delete(id);
+        // Their bars end here (`closed`); a session that comes back with its pool gets a new one. The
+        // timeline must not hold parked sessions: it would keep thousands of evicted sessions alive.
+        const now = this.#clock.now();
+        for (const { managed } of sessions) this.#timeline.ended(managed, 'closed', now);
         if (sessions.length > 0) this.#park(id, sessions);
         this.#evicted.delete(id);
         this.#evicted.set(id, snapshot);
