@@ -14,6 +14,7 @@ export {
     SessionsClosedError,
     TooManyBadSessionInitsError,
 } from './errors.js';
+export { HookThrewError, RequestHookTimeoutError } from './hook-error.js';
 export type { InitDownloadArgs, InitDownloader, SessionPreparer } from './init/initializer.js';
 export { isSessionInitRequest, UNSUPPORTED_SET_LOCATION } from './init/params.js';
 export { POOL_ERROR, type SessionLease, SessionManager, type SessionManagerDeps } from './manager.js';

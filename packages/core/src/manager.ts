@@ -809,6 +809,7 @@ export class SessionManager {
                 download: this.#deps.download,
                 prepare: this.#deps.prepareSession,
                 errorStatusCodes: this.options.errorStatusCodes,
+                hookTimeoutMs: this.options.hookTimeoutSecs * 1000,
                 signal: this.#abort.signal,
                 stats: this.#stats,
                 log: this.log,

@@ -60,3 +60,24 @@ describe('hooks that never settle', () => {
         expect(h.manager.pools()[0]).toMatchObject({ discarded: 1 });
     });
 });
+
+describe('init hooks through the manager', () => {
+    it('a params() that never settles counts init/param-error after the configured hookTimeoutSecs, not the default', async () => {
+        let hang = true;
+        class Hanging extends SessionConfig {
+            override params(request: Request) {
+                return hang ? never() : super.params(request);
+            }
+        }
+        const h = setup({ poolSize: 1, hookTimeoutSecs: 3 }, { registry: registryWith(Hanging) });
+        const first = h.manager.acquire(req(URL_A)).catch((error: unknown) => error);
+        await h.clock.advance(2_999);
+        expect(h.manager.stats['sessions/init/param-error']).toBeUndefined();
+        hang = false;
+        await h.clock.advance(1);
+        expect(h.manager.stats['sessions/init/param-error']).toBe(1);
+        // The waiting request is served by the next init, which settles.
+        await h.clock.advance(0);
+        expect((await first) as object).toMatchObject({ poolId: 'shop.example' });
+    });
+});

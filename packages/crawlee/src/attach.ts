@@ -271,10 +271,11 @@ class CrawlerSessions {
         this.#attempts.set(context, attempt);
         this.#browser?.bind(context, lease);
         context.session = lease.session;
-        const proxyInfo = this.#proxyInfoOf(lease);
-        if (proxyInfo) context.proxyInfo = proxyInfo;
         context.sendRequest = (overrides) => this.#sendRequest(context, attempt, overrides);
         try {
+            // Inside the try: a session whose saved proxy URL cannot be read still releases its lease.
+            const proxyInfo = this.#proxyInfoOf(lease);
+            if (proxyInfo) context.proxyInfo = proxyInfo;
             await run();
         } catch (error) {
             throw this.#classify(error, attempt);
@@ -345,7 +346,13 @@ class CrawlerSessions {
     #proxyInfoOf(lease: SessionLease): ProxyInfo | undefined {
         const stored = this.#proxies.get(lease.session);
         if (stored || !lease.proxyUrl) return stored;
-        const url = new URL(lease.proxyUrl);
+        let url: URL;
+        try {
+            url = new URL(lease.proxyUrl);
+        } catch {
+            // Never quote it: a proxy URL carries its password.
+            throw this.#manager.downloadError(lease, 'its saved proxy URL cannot be read');
+        }
         const info: ProxyInfo = {
             url: lease.proxyUrl,
             hostname: url.hostname,
