@@ -6,7 +6,8 @@
  * alternates their samples round by round. The two registries are small and share one worker.
  */
 import { Log, LogLevel, Request } from '@crawlee/core';
-import { SessionConfig, SessionConfigRegistry, SessionManager, type SessionResponse } from '@managed-sessions/core';
+import { SessionConfig, SessionConfigRegistry, type SessionResponse } from '@managed-sessions/core';
+import { SessionManager } from '@managed-sessions/core/internal';
 import { startWorker } from './ipc.js';
 import { alternate, median } from './stats.js';
 

@@ -8,7 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { Log, LogLevel, Request, Session } from '@crawlee/core';
-import { SessionConfigRegistry, SessionManager, type SessionResponse } from '@managed-sessions/core';
+import { SessionConfigRegistry, type SessionResponse } from '@managed-sessions/core';
+import { SessionManager } from '@managed-sessions/core/internal';
 import { SESSIONS_PER_POOL } from './engine-cost.js';
 
 export interface MemoryResult {

@@ -1,4 +1,4 @@
-import type { StoreConnection } from '@managed-sessions/core';
+import type { StoreConnection } from '@managed-sessions/core/internal';
 import { RedisSessionStore } from '@managed-sessions/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { captureLog } from './support/crawlee.js';

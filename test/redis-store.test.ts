@@ -1,9 +1,9 @@
 import {
     ManagedSessionsOptionsError,
     SessionCheckFailedError,
-    SessionManager,
     TooManyBadSessionInitsError,
 } from '@managed-sessions/core';
+import { SessionManager } from '@managed-sessions/core/internal';
 import { RedisSessionStore } from '@managed-sessions/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allKeys, type RedisServer, redisAvailable, startRedis } from './support/redis.js';

@@ -1,13 +1,6 @@
 import { Log, LogLevel, Request } from '@crawlee/core';
-import {
-    type InitDownloadArgs,
-    type ManagedSessionsOptions,
-    ManualClock,
-    SessionConfigRegistry,
-    type SessionLease,
-    SessionManager,
-    type SessionResponse,
-} from '@managed-sessions/core';
+import { type ManagedSessionsOptions, SessionConfigRegistry, type SessionResponse } from '@managed-sessions/core';
+import { type InitDownloadArgs, ManualClock, type SessionLease, SessionManager } from '@managed-sessions/core/internal';
 import { RedisSessionStore } from '@managed-sessions/redis';
 
 /** One init download, as the fake site saw it. */

@@ -1,15 +1,12 @@
 import { Log, Logger, LogLevel, Request, type RequestOptions } from '@crawlee/core';
 import {
     getRequestSessionId,
-    type InitDownloadArgs,
     isSessionInitRequest,
     type ManagedSessionsOptions,
-    ManualClock,
     SessionConfigRegistry,
-    SessionManager,
-    type SessionManagerDeps,
     type SessionResponse,
 } from '../src/index.js';
+import { type InitDownloadArgs, ManualClock, SessionManager, type SessionManagerDeps } from '../src/internal.js';
 
 /** What the fake init download saw for one call. */
 export interface DownloadCall {

@@ -5,11 +5,11 @@ import {
     type InitRequest,
     type ManagedSessionsOptions,
     SessionConfig,
-    type SessionManagerDeps,
     type SessionResponse,
     type StatName,
     TooManyBadSessionInitsError,
 } from '../src/index.js';
+import type { SessionManagerDeps } from '../src/internal.js';
 import { captureLog, isSettled, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -8,12 +8,12 @@ import {
     type ManagedSessionsOptions,
     type PoolConfig,
     SessionConfig,
-    type SessionManagerDeps,
     type SessionResponse,
     SessionsClosedError,
     type StatName,
     TooManyBadSessionInitsError,
 } from '../src/index.js';
+import type { SessionManagerDeps } from '../src/internal.js';
 import { captureLog, type Responder, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

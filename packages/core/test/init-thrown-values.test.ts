@@ -2,14 +2,13 @@ import type { Request, Session } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 import {
     type Download,
-    describeError,
     type InitRequest,
     type ManagedSessionsOptions,
     SessionCheckFailedError,
     SessionConfig,
-    type SessionManagerDeps,
     type StatName,
 } from '../src/index.js';
+import { describeError, type SessionManagerDeps } from '../src/internal.js';
 import { safeCause } from '../src/redact.js';
 import { captureLog, type Responder, req, response, setup } from './helpers.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SessionCheckFailedError, SessionConfig, type SessionLease, type SessionResponse } from '../src/index.js';
+import { SessionCheckFailedError, SessionConfig, type SessionResponse } from '../src/index.js';
+import type { SessionLease } from '../src/internal.js';
 import { type Harness, req, response, setup } from './helpers.js';
 
 const URL = 'https://shop.example/p';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MemorySessionStore, type SessionStore, type StoreConnection } from '../src/index.js';
+import { MemorySessionStore, type SessionStore } from '../src/index.js';
+import type { StoreConnection } from '../src/internal.js';
 import { captureLog, req, setup } from './helpers.js';
 
 const HOST = 'shop.example';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { resolveOptions } from '../src/index.js';
+import { resolveOptions } from '../src/internal.js';
 import { OPTION_DEFAULTS } from '../src/options.js';
 
 /** `@default` text per option of the `ManagedSessionsOptions` interface in options.ts. */

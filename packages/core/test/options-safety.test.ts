@@ -4,7 +4,8 @@
  * cannot set, a status line per pool many times a second) are rejected at the entry, naming the path.
  */
 import { describe, expect, it } from 'vitest';
-import { type ManagedSessionsOptions, ManagedSessionsOptionsError, resolveOptions } from '../src/index.js';
+import { type ManagedSessionsOptions, ManagedSessionsOptionsError } from '../src/index.js';
+import { resolveOptions } from '../src/internal.js';
 
 function optionsError(input: unknown): ManagedSessionsOptionsError {
     try {

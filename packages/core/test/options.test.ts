@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import {
     type ManagedSessionsOptions,
     ManagedSessionsOptionsError,
-    resolveOptions,
     SessionConfigRegistry,
-    SessionManager,
     sessionConfigRegistry,
 } from '../src/index.js';
+import { resolveOptions, SessionManager } from '../src/internal.js';
 import { FakeDownload } from './helpers.js';
 
 function optionsError(input: unknown): ManagedSessionsOptionsError {

@@ -1,7 +1,6 @@
 import type { Request } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 import {
-    hostOf,
     type InitRequest,
     type Location,
     LocationSessionConfig,
@@ -9,9 +8,8 @@ import {
     PoolError,
     SessionConfig,
     SessionControlError,
-    type SessionLease,
-    type SessionManager,
 } from '../src/index.js';
+import { hostOf, type SessionLease, type SessionManager } from '../src/internal.js';
 import { captureLog, isSettled, req, settle, setup } from './helpers.js';
 
 /** Sets any location with a POST to /location, so located pools can initialise. */

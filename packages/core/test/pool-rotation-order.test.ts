@@ -3,7 +3,7 @@
  * recently assigned on ties, whatever discards and replacements did to the pool's order.
  */
 import { describe, expect, it } from 'vitest';
-import type { SessionLease } from '../src/index.js';
+import type { SessionLease } from '../src/internal.js';
 import { type Harness, req, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

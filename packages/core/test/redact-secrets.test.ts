@@ -1,6 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
-import { type Download, PoolError, redact, SessionConfig } from '../src/index.js';
+import { type Download, PoolError, SessionConfig } from '../src/index.js';
+import { redact } from '../src/internal.js';
 import { captureLog, req, response, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

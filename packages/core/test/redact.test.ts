@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact } from '../src/index.js';
+import { redact } from '../src/internal.js';
 
 describe('redact', () => {
     it.each([

@@ -6,7 +6,7 @@ import {
     type SessionLease,
     type SessionReportData,
     SessionTimeline,
-} from '../src/index.js';
+} from '../src/internal.js';
 import { req, response, settle, setup } from './helpers.js';
 
 const URL = 'https://shop.example/p';

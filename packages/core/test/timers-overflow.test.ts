@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, NoSessionAvailableError, type TimerHandle } from '../src/index.js';
+import { NoSessionAvailableError } from '../src/index.js';
+import { ManualClock, type TimerHandle } from '../src/internal.js';
 import { createCrawleeSession, ManagedSession } from '../src/pools/managed-session.js';
 import { Pool, type PoolHost } from '../src/pools/pool.js';
 import type { ResolvedPoolOptions } from '../src/types.js';

@@ -7,10 +7,10 @@ import {
     SessionCheckFailedError,
     SessionConfig,
     SessionDownloadError,
-    type SessionLease,
     type SessionResponse,
     STAT_NAMES,
 } from '../src/index.js';
+import type { SessionLease } from '../src/internal.js';
 import { type Deferred, deferred, type Harness, isSettled, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -2,20 +2,22 @@ import type { BasicCrawler } from '@crawlee/basic';
 import { type ProxyInfo, RetryRequestError, Session, SessionError } from '@crawlee/core';
 import {
     CloseCrawlerError,
-    describeError,
-    type InitDownloadArgs,
     type ManagedSessionsOptions,
     ManagedSessionsOptionsError,
     PoolError,
     type PoolSnapshot,
     SessionCheckFailedError,
     SessionDownloadError,
-    type SessionLease,
-    SessionManager,
     type SessionResponse,
     SessionsClosedError,
     TooManyBadSessionInitsError,
 } from '@managed-sessions/core';
+import {
+    describeError,
+    type InitDownloadArgs,
+    type SessionLease,
+    SessionManager,
+} from '@managed-sessions/core/internal';
 import { assertIncognitoPages, BrowserSessions } from './browser/browser-sessions.js';
 import { assertOneCrawlee } from './crawlee-copies.js';
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';

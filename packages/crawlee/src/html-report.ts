@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { type Configuration, KeyValueStore } from '@crawlee/core';
-import { SESSIONS_REPORT_KEY, type SessionManager } from '@managed-sessions/core';
+import { SESSIONS_REPORT_KEY } from '@managed-sessions/core';
+import type { SessionManager } from '@managed-sessions/core/internal';
 
 /** Options of `sessions.report()`. */
 export interface SessionReportOptions {

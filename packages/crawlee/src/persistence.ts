@@ -1,5 +1,5 @@
 import { type Configuration, KeyValueStore, type Log } from '@crawlee/core';
-import type { SessionManager } from '@managed-sessions/core';
+import type { SessionManager } from '@managed-sessions/core/internal';
 
 /**
  * Saves the engine's pool state to the crawler's default key-value store on Crawlee's

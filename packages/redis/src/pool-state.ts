@@ -5,7 +5,7 @@ import type {
     SharedPoolState,
     SharedTakeResult,
     StoredSession,
-} from '@managed-sessions/core';
+} from '@managed-sessions/core/internal';
 import { type PoolKeys, poolKeys } from './keys.js';
 import type { ScriptName } from './scripts.js';
 

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Log } from '@crawlee/core';
+import { ManagedSessionsOptionsError, type SessionStore } from '@managed-sessions/core';
 import {
     describeError,
-    ManagedSessionsOptionsError,
     type PoolBackend,
     type PoolHost,
     type ResolvedPoolOptions,
-    type SessionStore,
     SharedPool,
     type SharedPoolEvent,
     type StoreConnection,
     type StoreContext,
-} from '@managed-sessions/core';
+} from '@managed-sessions/core/internal';
 import { Redis, type RedisOptions } from 'ioredis';
 import { eventsChannel, paramsKeys } from './keys.js';
 import { PARAMS_INDEX, PARAMS_PROBLEMS } from './params-index.js';

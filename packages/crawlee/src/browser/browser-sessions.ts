@@ -1,5 +1,6 @@
-import type { InitDownloadArgs, SessionLease, SessionResponse } from '@managed-sessions/core';
+import type { SessionResponse } from '@managed-sessions/core';
 import { ManagedSessionsOptionsError } from '@managed-sessions/core';
+import type { InitDownloadArgs, SessionLease } from '@managed-sessions/core/internal';
 import type { AttemptContext, BrowserCrawlerInternals } from '../crawler-internals.js';
 import { downloadInPage } from './page-init.js';
 

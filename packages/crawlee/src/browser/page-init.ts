@@ -1,4 +1,5 @@
-import type { InitDownloadArgs, InitRequest, SessionResponse } from '@managed-sessions/core';
+import type { InitRequest, SessionResponse } from '@managed-sessions/core';
+import type { InitDownloadArgs } from '@managed-sessions/core/internal';
 import type {
     BrowserCookie,
     BrowserNavigationResponse,

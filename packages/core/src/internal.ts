@@ -1,0 +1,35 @@
+/**
+ * The engine's internals, for the packages built on it (`@managed-sessions/crawlee`,
+ * `@managed-sessions/redis`), their tests and benchmarks: `import … from '@managed-sessions/core/internal'`.
+ * Not the user API (that is the package's main entry) and not covered by semver: these names change
+ * with the engine.
+ */
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
+export type { InitDownloadArgs, InitDownloader, SessionPreparer } from './init/initializer.js';
+export { type SessionLease, SessionManager, type SessionManagerDeps } from './manager.js';
+export { MAX_TIMER_SECS, OPTION_DEFAULTS, resolveOptions } from './options.js';
+export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
+export type { EndReason, ManagedSession } from './pools/managed-session.js';
+export type { PoolHost, StoredSession } from './pools/pool.js';
+export { hostOf } from './pools/pool-id.js';
+export { describeError, redact } from './redact.js';
+export { END_STYLES, escapeHtml, renderSessionReport } from './report/html.js';
+export {
+    MAX_TIMELINE_SESSIONS,
+    type PoolReportData,
+    type PoolTimelineTotals,
+    type SessionRecord,
+    type SessionReportData,
+    SessionTimeline,
+    type TimelineEnd,
+} from './report/timeline.js';
+export { SHARED_RECHECK_MS, SharedPool } from './store/shared-pool.js';
+export type {
+    SharedDiscardOutcome,
+    SharedPoolEvent,
+    SharedPoolState,
+    SharedSessionInfo,
+    SharedTakeResult,
+} from './store/shared-state.js';
+export type { FailureKind, PoolBackend, StoreConnection, StoreContext } from './store/store.js';
+export type { ResolvedPoolOptions } from './types.js';
