@@ -63,6 +63,19 @@ export interface SessionLease {
     readonly overrides: RequestOverrides | undefined;
 }
 
+/** The status line and headers of a response whose body was not read yet. */
+export type ResponseHead = Omit<SessionResponse, 'body'>;
+
+/** A download that failed before any response came (network, timeout, proxy), as the adapter classified it. */
+export interface TransportFailure {
+    readonly error: unknown;
+    /** What went wrong, for the error message. @default describeError(error) */
+    readonly reason?: string;
+}
+
+/** What one attempt came to, for {@link SessionManager.judge}. */
+export type AttemptOutcome = SessionResponse | ResponseHead | TransportFailure;
+
 interface LeaseState {
     /** The manager that issued the lease: another manager's lease is rejected. */
     owner: SessionManager;
@@ -335,13 +348,52 @@ export class SessionManager {
     }
 
     /**
-     * Checks the response of a leased attempt. Passes quietly, or counts the failure, discards
-     * the session when it reached `maxCheckFailures` (or at once when the check threw) and
-     * throws, so Crawlee retries with another session.
+     * The verdict on one attempt of a leased session, the whole use policy in one call: a transport
+     * failure (the adapter classified it: network, timeout, proxy, before any response) or a status in
+     * `errorStatusCodes` is a download error (counted, the session discarded at `maxErrors`); a
+     * response with its body is checked (`check()` or the option `checker`; a failure is counted, the
+     * session discarded at `maxCheckFailures`, or at once when the check threw or never settled).
+     * A {@link ResponseHead} (the body not read yet) judges the status only: call again with the body.
+     * Returns the `SessionError` for the adapter to throw (so Crawlee retries with another session),
+     * or `undefined` when the attempt may go on.
+     *
+     * @throws CloseCrawlerError when the check stops the crawl.
+     * @example
+     * const error = await manager.judge(lease, { url, statusCode, headers, body });
+     * if (error) throw error;
+     */
+    judge(lease: SessionLease, outcome: TransportFailure): Promise<SessionDownloadError>;
+    judge(
+        lease: SessionLease,
+        outcome: SessionResponse | ResponseHead,
+    ): Promise<SessionCheckFailedError | SessionDownloadError | undefined>;
+    async judge(
+        lease: SessionLease,
+        outcome: AttemptOutcome,
+    ): Promise<SessionCheckFailedError | SessionDownloadError | undefined> {
+        if (!('statusCode' in outcome)) {
+            return this.downloadError(lease, outcome.reason ?? describeError(outcome.error), outcome.error);
+        }
+        if (this.isErrorStatus(outcome.statusCode)) {
+            return this.downloadError(lease, `status ${outcome.statusCode}`);
+        }
+        if (typeof (outcome as Partial<SessionResponse>).body !== 'string') return undefined;
+        return this.#check(lease, outcome as SessionResponse);
+    }
+
+    /**
+     * Checks the response of a leased attempt (the check part of {@link judge}). Passes quietly, or
+     * counts the failure, discards the session when it reached `maxCheckFailures` (or at once when
+     * the check threw) and throws, so Crawlee retries with another session.
      *
      * @throws SessionCheckFailedError
      */
     async check(lease: SessionLease, response: SessionResponse): Promise<void> {
+        const failed = await this.#check(lease, response);
+        if (failed) throw failed;
+    }
+
+    async #check(lease: SessionLease, response: SessionResponse): Promise<SessionCheckFailedError | undefined> {
         const state = this.#state(lease);
         const { managed, pool, config } = state;
         let passed: boolean;
@@ -361,7 +413,7 @@ export class SessionManager {
             this.#failed(lease.request, managed);
             this.log.error(describeSessionError(asError(error, 'check()', response.url), lease.session, response.url));
             this.#discard(managed, pool, 'check-error', lease.request);
-            throw new SessionCheckFailedError(
+            return new SessionCheckFailedError(
                 response.url,
                 pool.id,
                 response.statusCode,
@@ -373,7 +425,7 @@ export class SessionManager {
         if (passed) {
             this.#count('use/check-passed', pool);
             managed.passes++;
-            return;
+            return undefined;
         }
         this.#count('use/check-failed', pool);
         this.#failed(lease.request, managed);
@@ -381,7 +433,7 @@ export class SessionManager {
         if (pool.countFailure(managed, 'checkFailures', this.options.maxCheckFailures, 'check-failed', lease.request)) {
             this.#discarded(managed, pool, 'check-failed');
         }
-        throw new SessionCheckFailedError(response.url, pool.id, response.statusCode);
+        return new SessionCheckFailedError(response.url, pool.id, response.statusCode);
     }
 
     /** Whether `statusCode` counts as a download error (`errorStatusCodes`). */
@@ -391,7 +443,8 @@ export class SessionManager {
 
     /**
      * Counts a download error (an `errorStatusCodes` response, a network or proxy error) against
-     * the leased session, discarding it at `maxErrors`. Returns the error for the adapter to throw.
+     * the leased session, discarding it at `maxErrors` (the download part of {@link judge}).
+     * Returns the error for the adapter to throw.
      */
     downloadError(lease: SessionLease, reason: string, cause?: unknown): SessionDownloadError {
         const { managed, pool } = this.#state(lease);

@@ -23,9 +23,9 @@ import { assertOneCrawlee } from './crawlee-copies.js';
 import { type AttemptContext, browserInternalsOf, type CrawlerInternals, internalsOf } from './crawler-internals.js';
 import { isNetworkError, rotationsExhausted } from './errors.js';
 import { type SessionReportOptions, writeSessionReport } from './html-report.js';
-import { toSessionResponse } from './http/response.js';
-import { downloadAsSession, sendSessionRequest } from './http/session-request.js';
-import { type HookOptions, hostOf, rescopeHeaders, type ScopedHeaders, storeHopCookies } from './http/url-scope.js';
+import { bindNavigation, sendAttemptRequest } from './http/attempt.js';
+import { type ClientResponse, toSessionResponse } from './http/response.js';
+import { downloadAsSession } from './http/session-request.js';
 import { discardBody, readBody, readNavigation } from './navigation.js';
 import { StatePersistence } from './persistence.js';
 import { formatStatusLine, formatSummary } from './report.js';
@@ -276,11 +276,11 @@ class CrawlerSessions {
         context.sendRequest = (overrides) => this.#sendRequest(context, attempt, overrides);
         try {
             // Inside the try: a session whose saved proxy URL cannot be read still releases its lease.
-            const proxyInfo = this.#proxyInfoOf(lease);
+            const proxyInfo = await this.#proxyInfoOf(lease);
             if (proxyInfo) context.proxyInfo = proxyInfo;
             await run();
         } catch (error) {
-            throw this.#classify(error, attempt);
+            throw await this.#classify(error, attempt);
         } finally {
             this.#browser?.unbind(context);
             manager.release(lease);
@@ -315,16 +315,20 @@ class CrawlerSessions {
         return error;
     }
 
-    #classify(error: unknown, attempt: Attempt): unknown {
+    /**
+     * What an attempt that threw `error` throws. The adapter only classifies: an error before any
+     * response that is a transport failure (a network, timeout or proxy error, or Crawlee's own
+     * `SessionError` for a proxy) goes to the engine's verdict; the engine's own verdicts pass.
+     */
+    async #classify(error: unknown, attempt: Attempt): Promise<unknown> {
         const stopping = this.#whenClosed(error);
         if (stopping !== error) return stopping;
         if (error instanceof SessionCheckFailedError || error instanceof SessionDownloadError) {
             return this.#lastRotation(error, attempt);
         }
         if (attempt.response) return error;
-        // No response yet: a network, timeout or proxy failure counts against the session's exit.
         if (error instanceof SessionError || isNetworkError(error)) {
-            return this.#lastRotation(this.#manager.downloadError(attempt.lease, describeError(error), error), attempt);
+            return this.#lastRotation(await this.#manager.judge(attempt.lease, { error }), attempt);
         }
         return error;
     }
@@ -345,15 +349,15 @@ class CrawlerSessions {
      * The session's sticky proxy. Sessions restored from storage or initialised by another process
      * (shared store) were not prepared here: their proxy info is rebuilt from the saved URL.
      */
-    #proxyInfoOf(lease: SessionLease): ProxyInfo | undefined {
+    async #proxyInfoOf(lease: SessionLease): Promise<ProxyInfo | undefined> {
         const stored = this.#proxies.get(lease.session);
         if (stored || !lease.proxyUrl) return stored;
         let url: URL;
         try {
             url = new URL(lease.proxyUrl);
-        } catch {
+        } catch (error) {
             // Never quote it: a proxy URL carries its password.
-            throw this.#manager.downloadError(lease, 'its saved proxy URL cannot be read');
+            throw await this.#manager.judge(lease, { error, reason: 'its saved proxy URL cannot be read' });
         }
         const info: ProxyInfo = {
             url: lease.proxyUrl,
@@ -367,44 +371,14 @@ class CrawlerSessions {
         return info;
     }
 
-    #beforeNavigation(context: AttemptContext, gotOptions: Record<string, unknown>): void {
+    async #beforeNavigation(context: AttemptContext, gotOptions: Record<string, unknown>): Promise<void> {
         const attempt = this.#attempts.get(context);
         if (!attempt) return;
-        const proxyInfo = this.#proxyInfoOf(attempt.lease);
+        const proxyInfo = await this.#proxyInfoOf(attempt.lease);
         if (proxyInfo) context.proxyInfo = proxyInfo;
         // In a browser crawler the second argument is `page.goto`'s options: overrides go through the navigation.
         if (this.#browser) return;
-        const { overrides, session } = attempt.lease;
-        const request = context.request;
-        if (overrides?.headers) {
-            gotOptions.headers = { ...(gotOptions.headers as Record<string, string>), ...overrides.headers };
-        }
-        if (overrides?.url) gotOptions.url = overrides.url;
-        const scoped = scopedHeaders(request.url, overrides);
-        // Crawlee builds the first request's Cookie header for request.url after this hook (the session's,
-        // the request's and other hooks' cookies), and a redirect hop's only when the session has some for
-        // it. Whenever the URL requested is another (a processRequest() URL, every hop), its headers are
-        // rebuilt here, last, for that exact URL.
-        let rebuild = new URL(overrides?.url ?? request.url).href !== new URL(request.url).href;
-        const hooks = (gotOptions.hooks ?? {}) as Record<string, unknown[]>;
-        gotOptions.hooks = {
-            ...hooks,
-            beforeRedirect: [
-                ...(hooks.beforeRedirect ?? []),
-                storeHopCookies(session),
-                () => {
-                    rebuild = true;
-                },
-            ],
-            beforeRequest: [
-                ...(hooks.beforeRequest ?? []),
-                (options: HookOptions) => {
-                    if (!rebuild) return;
-                    rebuild = false;
-                    rescopeHeaders(options, session, scoped, request.headers ?? {});
-                },
-            ],
-        };
+        bindNavigation(gotOptions, context.request, attempt.lease);
     }
 
     async #afterNavigation(context: AttemptContext): Promise<void> {
@@ -413,12 +387,13 @@ class CrawlerSessions {
         const response = await readNavigation(context);
         if (!response) return;
         attempt.response = response;
-        const { statusCode } = response;
-        // Browser crawlers do not throw on 5xx at all, HTTP crawlers only after these hooks.
-        if (this.#manager.isErrorStatus(statusCode)) {
+        // The status is judged here, before the body is read: browser crawlers do not throw on 5xx at
+        // all, HTTP crawlers only after these hooks.
+        const verdict = await this.#manager.judge(attempt.lease, response);
+        if (verdict) {
             discardBody(context);
             attempt.checked = true;
-            throw this.#manager.downloadError(attempt.lease, `status ${statusCode}`);
+            throw verdict;
         }
     }
 
@@ -426,11 +401,12 @@ class CrawlerSessions {
         const attempt = this.#attempts.get(context);
         if (!attempt?.response || attempt.checked) return;
         attempt.checked = true;
-        await this.#manager.check(attempt.lease, {
+        const verdict = await this.#manager.judge(attempt.lease, {
             ...attempt.response,
             url: context.request.loadedUrl ?? attempt.response.url,
             body: await readBody(context),
         });
+        if (verdict) throw verdict;
     }
 
     /**
@@ -440,24 +416,12 @@ class CrawlerSessions {
      */
     async #sendRequest(context: AttemptContext, attempt: Attempt, overrides: Record<string, unknown> = {}) {
         const { lease } = attempt;
-        const request = context.request;
         const checked = !this.#crawler.postNavigationHooks;
-        let response: Awaited<ReturnType<typeof sendSessionRequest>>;
+        let response: ClientResponse;
         try {
-            response = await sendSessionRequest(this.#crawler.httpClient, {
-                url: lease.overrides?.url ?? request.url,
-                method: request.method,
-                headers: { ...request.headers },
-                scoped: scopedHeaders(request.url, lease.overrides),
-                ...(request.payload !== undefined ? { body: String(request.payload) } : {}),
-                session: lease.session,
-                proxyUrl: lease.proxyUrl,
-                extra: overrides,
-            });
+            response = await sendAttemptRequest(this.#crawler.httpClient, context.request, lease, overrides);
         } catch (error) {
-            if (checked && isNetworkError(error)) {
-                throw this.#manager.downloadError(lease, describeError(error), error);
-            }
+            if (checked && isNetworkError(error)) throw await this.#manager.judge(lease, { error });
             throw error;
         }
         if (checked) {
@@ -468,10 +432,8 @@ class CrawlerSessions {
                 headers: response.headers as SessionResponse['headers'],
             };
             attempt.checked = true;
-            if (this.#manager.isErrorStatus(response.statusCode)) {
-                throw this.#manager.downloadError(lease, `status ${response.statusCode}`);
-            }
-            await this.#manager.check(lease, toSessionResponse(response));
+            const verdict = await this.#manager.judge(lease, toSessionResponse(response));
+            if (verdict) throw verdict;
         }
         return response;
     }
@@ -500,13 +462,4 @@ class CrawlerSessions {
             }
         }
     }
-}
-
-/** An attempt's `processRequest()` headers, bound to the host of the URL the attempt fetches. */
-function scopedHeaders(
-    requestUrl: string,
-    overrides: { url?: string; headers?: Record<string, string> } | undefined,
-): ScopedHeaders | undefined {
-    if (!overrides?.headers) return undefined;
-    return { host: hostOf(overrides.url ?? requestUrl), headers: overrides.headers };
 }
