@@ -14,11 +14,10 @@ export {
     type SessionManagerDeps,
     type TransportFailure,
 } from './manager.js';
-export { MAX_TIMER_SECS, OPTION_DEFAULTS, resolveOptions } from './options.js';
+export { MAX_TIMER_SECS, OPTION_DEFAULTS } from './options.js';
 export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
 export type { EndReason, ManagedSession } from './pools/managed-session.js';
 export type { PoolHost, StoredSession } from './pools/pool.js';
-export { hostOf } from './pools/pool-id.js';
 export { describeError, redact } from './redact.js';
 export { END_STYLES, escapeHtml, renderSessionReport } from './report/html.js';
 export {
@@ -30,6 +29,7 @@ export {
     SessionTimeline,
     type TimelineEnd,
 } from './report/timeline.js';
+export { resolveOptions } from './resolve-options.js';
 export { SHARED_RECHECK_MS, SharedPool } from './store/shared-pool.js';
 export type {
     SharedDiscardOutcome,
@@ -40,3 +40,4 @@ export type {
 } from './store/shared-state.js';
 export type { FailureKind, PoolBackend, StoreConnection, StoreContext } from './store/store.js';
 export type { ResolvedPoolOptions } from './types.js';
+export { hostOf } from './url.js';

@@ -12,9 +12,10 @@ import {
     type TooManyBadSessionInitsError,
 } from './errors.js';
 import { asError, RequestHookTimeoutError } from './hook-error.js';
+import { configEngine } from './init/config-engine.js';
 import { type InitDownloader, initializeSession, type SessionPreparer } from './init/initializer.js';
 import { isSessionInitRequest } from './init/params.js';
-import { type ManagedSessionsOptions, type ResolvedManagedSessionsOptions, resolveOptions } from './options.js';
+import type { ManagedSessionsOptions, ResolvedManagedSessionsOptions } from './options.js';
 import {
     type PersistedState,
     persistSession,
@@ -30,6 +31,7 @@ import { describeError, describeSessionError, redact, safeCause } from './redact
 import { renderSessionReport } from './report/html.js';
 import { type SessionReportData, SessionTimeline } from './report/timeline.js';
 import { bindRequestSession } from './request-session.js';
+import { resolveOptions } from './resolve-options.js';
 import { SessionStats, type StatName } from './stats.js';
 import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
 import type { PoolConfig, RequestOverrides, ResolvedPoolOptions, SessionResponse } from './types.js';
@@ -274,10 +276,16 @@ export class SessionManager {
 
     /** The config instance for `url` (one instance per class). */
     configFor(url: string): SessionConfig {
-        const cls = this.options.registry.configFor(url);
+        // A registry's classes extend SessionConfig (it checks them at registration).
+        const cls = this.options.registry.configFor(url) as typeof SessionConfig;
         let config = this.#configs.get(cls);
         if (!config) {
-            config = new cls({ options: this.options, log: this.log, crawler: this.#deps.crawler });
+            config = new cls({
+                options: this.options,
+                log: this.log,
+                crawler: this.#deps.crawler,
+                engine: configEngine,
+            });
             this.#configs.set(cls, config);
         }
         return config;

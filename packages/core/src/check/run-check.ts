@@ -1,8 +1,9 @@
 import type { Request, Session } from '@crawlee/core';
+import { isOverridden } from '../config/default-hook.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { HookTimeoutError, runInitHook } from '../init/hooks.js';
-import { isOverridden, locationOf } from '../init/params.js';
+import { locationOf } from '../init/params.js';
 import { describeError } from '../redact.js';
 import type { Location, SessionResponse } from '../types.js';
 

@@ -1,6 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
-import { locationOf, markDefaultHook } from '../init/params.js';
+import { locationOf } from '../init/params.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
+import { markDefaultHook } from './default-hook.js';
 import { SessionConfig, type SessionConfigContext } from './session-config.js';
 
 /**

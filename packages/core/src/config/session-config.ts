@@ -1,9 +1,28 @@
+// A leaf of the engine: the class users subclass imports types, the URL helper and the default-hook
+// mark only. What its default hooks need of the engine (init-parameter precedence, the check routing)
+// comes through its context, so the engine's modules can import configs without a cycle.
 import type { Log, Request, Session } from '@crawlee/core';
-import { checkResponse } from '../check/run-check.js';
-import { initRequestFor, initRequestOf, markDefaultHook } from '../init/params.js';
 import type { ResolvedManagedSessionsOptions } from '../options.js';
-import { hostOf } from '../pools/pool-id.js';
 import type { Download, InitRequest, Location, PoolConfig, RequestOverrides, SessionResponse } from '../types.js';
+import { hostOf } from '../url.js';
+import { markDefaultHook } from './default-hook.js';
+
+/**
+ * The engine's helpers for the default hooks of {@link SessionConfig}; the manager passes them in the
+ * context. Not for user code: override the hooks instead.
+ */
+export interface SessionConfigEngine {
+    /**
+     * The init request for a session triggered by `request`, after precedence (`userData.sessionParams`,
+     * `userData.sessionLocation`, option `params`, option `location`, `location()`, `params()`).
+     */
+    initRequestFor(config: SessionConfig, request: Request): Promise<InitRequest>;
+    /**
+     * Whether an init `response` passes the check that applies to it (option `checker`,
+     * `locationCheck()` or `check()`), seen with the init request that produced it (else `trigger`).
+     */
+    checkInit(config: SessionConfig, response: SessionResponse, trigger: Request, session: Session): Promise<boolean>;
+}
 
 /** What the manager passes when it instantiates a config class (once per class). */
 export interface SessionConfigContext {
@@ -12,6 +31,8 @@ export interface SessionConfigContext {
     log: Log;
     /** The crawler served, set by the adapter (typed there as BasicCrawler). */
     crawler?: unknown;
+    /** Set by the session manager: what the default `initSession()` needs of the engine. */
+    engine?: SessionConfigEngine;
 }
 
 /** Crawlee's blocked status codes: a response with one of them fails the default check. */
@@ -37,11 +58,13 @@ export class SessionConfig {
     readonly options: ResolvedManagedSessionsOptions;
     readonly log: Log;
     readonly crawler: unknown;
+    readonly #engine: SessionConfigEngine | undefined;
 
     constructor(context: SessionConfigContext) {
         this.options = context.options;
         this.log = context.log;
         this.crawler = context.crawler;
+        this.#engine = context.engine;
     }
 
     /** Whether `request` gets a session. Default: `userData.sessionEnabled`, else option `enabled`. */
@@ -103,9 +126,15 @@ export class SessionConfig {
      * }
      */
     async initSession(session: Session, request: Request, download: Download): Promise<boolean> {
-        const init = await initRequestFor(this, request);
-        const response = await download(init);
-        return checkResponse(this, response, initRequestOf(response) ?? request, session, 'init');
+        const engine = this.#engine;
+        if (!engine) {
+            throw new TypeError(
+                `${this.constructor.name}.initSession() needs the session engine: configs the manager creates get it ` +
+                    'in their context. Override initSession() to use a config on its own.',
+            );
+        }
+        const response = await download(await engine.initRequestFor(this, request));
+        return engine.checkInit(this, response, request, session);
     }
 }
 

@@ -1,4 +1,5 @@
 import { Request } from '@crawlee/core';
+import { isOverridden } from '../config/default-hook.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import { describeError } from '../redact.js';
@@ -10,21 +11,10 @@ import { initRequestSchema } from './schema.js';
 export const UNSUPPORTED_SET_LOCATION = 'unsupported_set_location';
 
 const INIT_KEY = '__sessionInit';
-const DEFAULT_HOOK = Symbol('managed-sessions.defaultHook');
 
 /** `params()` threw or returned something that is not an init request (`init/param-error`). */
 export class InitParamError extends Error {
     override name = 'InitParamError';
-}
-
-/** Marks a built-in hook so the engine can tell whether a subclass overrode it. */
-export function markDefaultHook(fn: object): void {
-    (fn as Record<symbol, boolean>)[DEFAULT_HOOK] = true;
-}
-
-/** Whether `fn` is a hook a subclass wrote, not one marked with {@link markDefaultHook}. */
-export function isOverridden(fn: unknown): boolean {
-    return typeof fn === 'function' && !(fn as unknown as Record<symbol, boolean>)[DEFAULT_HOOK];
 }
 
 type InitSource = { kind: 'params'; init: InitRequest } | { kind: 'location'; location: Location } | { kind: 'config' };

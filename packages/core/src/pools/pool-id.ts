@@ -6,6 +6,7 @@ import { describeThrown } from '../hook-error.js';
 import { INIT_REQUEST_KEYS, initRequestSchema } from '../init/schema.js';
 import { suggest } from '../suggest.js';
 import type { InitRequest, Location, PoolConfig } from '../types.js';
+import { hostOf } from '../url.js';
 
 /**
  * The longest pool id accepted (every id is kept in memory, in the persisted record and in the
@@ -13,11 +14,6 @@ import type { InitRequest, Location, PoolConfig } from '../types.js';
  * `PoolError`, a longer `host@…` location id fails the request naming `sessionLocation`.
  */
 export const MAX_POOL_ID_LENGTH = 512;
-
-/** The URL's host: hostname plus a non-default port (`127.0.0.1:8080`, `shop.example`). */
-export function hostOf(url: string): string {
-    return new URL(url).host;
-}
 
 /** The session controls a request carries in `userData`, validated. */
 export interface SessionControls {
