@@ -416,7 +416,7 @@ describe.skipIf(!redisAvailable())('RedisSessionStore: a real crawl over corrupt
         await redis?.stop();
     });
 
-    async function crawl(prefix: string, paths: string[]) {
+    async function crawl(prefix: string, paths: string[], options: { exclusive?: boolean } = {}) {
         const { log, lines } = captureLog();
         const handled: string[] = [];
         const crawler = new CheerioCrawler(
@@ -433,6 +433,7 @@ describe.skipIf(!redisAvailable())('RedisSessionStore: a real crawl over corrupt
             statusIntervalSecs: 0,
             persistState: { enabled: false },
             store: new RedisSessionStore({ url: redis.url, prefix }),
+            ...options,
         });
         await crawler.run(paths.map((path) => `${site.url}${path}`));
         return { stats: sessions.stats, closeReason: sessions.closeReason, handled, lines };
@@ -477,5 +478,49 @@ describe.skipIf(!redisAvailable())('RedisSessionStore: a real crawl over corrupt
         expect(await redis.client.zrange(keys.ready, 0, -1)).toEqual(expect.arrayContaining([kept]));
         expect(await redis.client.zcard(keys.ready)).toBe(2);
         expect(await redis.client.exists(keys.session(broken))).toBe(0);
+    });
+
+    it('a saved proxy URL that is not a URL: that attempt fails with a download error, its lease goes back, and the retry gets another session', async () => {
+        const prefix = uniquePrefix('proxyurl');
+        const initsBefore = site.record.inits;
+        const first = await crawl(prefix, ['/c/0', '/c/1'], { exclusive: true });
+        expect(first.stats).toEqual({ 'sessions/init/check-passed': 2, 'sessions/use/check-passed': 2 });
+
+        const host = new globalThis.URL(site.url).host;
+        const keys = keysOf(prefix, host);
+        const ids = await redis.client.zrange(keys.ready, 0, -1);
+        expect(ids).toHaveLength(2);
+        const states = await Promise.all(ids.map((id) => redis.client.hget(keys.session(id), 'state')));
+        const sidOf = (index: number) => /"value":"(s\d+)"/.exec(states[index]!)![1]!;
+        const [broken, kept] = ids;
+        // Unparseable, and holding what looks like a password: it must not reach the log.
+        await redis.client.hset(keys.session(broken!), 'proxyUrl', `http://user:${SECRET}@[not-a-host:8000`);
+
+        // Exclusive, concurrency 2: the first two requests take one session each, so the broken one is used.
+        const second = await crawl(prefix, ['/d/0', '/d/1', '/d/2', '/d/3'], { exclusive: true });
+        expect(second.closeReason).toBeUndefined();
+        // The broken session's attempt counts one download error (maxErrors 1: discarded, one replacement);
+        // Crawlee retries that request on another session, so all 4 pages are handled and checked.
+        expect(second.stats).toEqual({
+            'sessions/use/failed': 1,
+            'sessions/init/check-passed': 1,
+            'sessions/use/check-passed': 4,
+        });
+        expect(second.handled).toHaveLength(4);
+        expect(site.record.inits).toBe(initsBefore + 3);
+        const replacement = `s${initsBefore + 3}`;
+        expect(new Set(second.handled)).toEqual(new Set([sidOf(ids.indexOf(kept!)), replacement]));
+        expect(second.lines.join('\n')).not.toContain(SECRET);
+        // Every lease went back: none left in the store, and the broken session is gone.
+        expect(await redis.client.zcard(keys.leases)).toBe(0);
+        expect(await redis.client.hlen(keys.owners)).toBe(0);
+        expect(await redis.client.exists(keys.session(broken!))).toBe(0);
+        expect(await redis.client.zcard(keys.ready)).toBe(2);
+
+        // A third crawl (exclusive, 2 at once) gets both sessions at once: no lease of this process lingers.
+        const third = await crawl(prefix, ['/e/0', '/e/1'], { exclusive: true });
+        expect(third.stats).toEqual({ 'sessions/use/check-passed': 2 });
+        expect(new Set(third.handled)).toEqual(new Set([sidOf(ids.indexOf(kept!)), replacement]));
+        expect(site.record.inits).toBe(initsBefore + 3);
     });
 });
