@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { log as crawleeLog, type Log, type Request, type Session } from '@crawlee/core';
 import { checkResponse } from './check/run-check.js';
-import { type Clock, setLongTimeout, systemClock, type TimerHandle } from './clock.js';
+import { type Clock, setLongTimeout, systemClock } from './clock.js';
 import type { SessionConfig } from './config/session-config.js';
 import {
     CloseCrawlerError,
@@ -13,20 +13,17 @@ import {
 } from './errors.js';
 import { asError, RequestHookTimeoutError } from './hook-error.js';
 import { configEngine } from './init/config-engine.js';
-import { type InitDownloader, initializeSession, type SessionPreparer } from './init/initializer.js';
+import type { InitDownloader, SessionPreparer } from './init/initializer.js';
 import { isSessionInitRequest } from './init/params.js';
+import { InitRunner } from './init/runner.js';
 import type { ManagedSessionsOptions, ResolvedManagedSessionsOptions } from './options.js';
-import {
-    type PersistedState,
-    persistSession,
-    readState,
-    restoreSession,
-    STATE_FORMAT,
-    STATE_VERSION,
-} from './persist/state.js';
+import { ParkedSessions } from './persist/parked.js';
+import { restoreRecord, snapshotRecord } from './persist/record.js';
+import type { PersistedState } from './persist/state.js';
+import { PoolDirectory } from './pools/directory.js';
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
 import type { PoolHost, PoolSnapshot } from './pools/pool.js';
-import { choosePool, ParamsPoolIds, type PoolChoice, paramsPoolId, readSessionControls } from './pools/pool-id.js';
+import { readSessionControls } from './pools/pool-id.js';
 import { describeError, describeSessionError, redact, safeCause } from './redact.js';
 import { renderSessionReport } from './report/html.js';
 import { type SessionReportData, SessionTimeline } from './report/timeline.js';
@@ -34,7 +31,7 @@ import { bindRequestSession } from './request-session.js';
 import { resolveOptions } from './resolve-options.js';
 import { SessionStats, type StatName } from './stats.js';
 import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
-import type { PoolConfig, RequestOverrides, ResolvedPoolOptions, SessionResponse } from './types.js';
+import type { RequestOverrides, SessionResponse } from './types.js';
 
 /** What the engine needs from its host (the Crawlee adapter, or a test). */
 export interface SessionManagerDeps {
@@ -114,29 +111,8 @@ class Lease implements SessionLease {
     }
 }
 
-/** A saved session waiting for its pool, with the params fingerprint it was initialised for. */
-interface RestoredSession {
-    managed: ManagedSession;
-    paramsFingerprint: string | undefined;
-}
-
 /** How many requests' failed sessions the manager remembers for their retries. */
 const MAX_FAILED_REMEMBERED = 10_000;
-
-/** A pool unused this long, with no lease out, no waiter and no init under way, is evicted. */
-export const POOL_IDLE_EVICT_MS = 5 * 60_000;
-/** Live pools above this count evict their least recently used idle ones, down to nine tenths of it. */
-export const MAX_LIVE_POOLS = 1_000;
-/**
- * Sessions kept for pools that are not live (evicted, or restored and not used yet): they come back
- * with their pool, and the persisted record holds them. Above this, the oldest pools' go.
- */
-export const MAX_PARKED_SESSIONS = 1_000;
-/** Snapshots of evicted pools that `pools()` still lists (the most recent ones). */
-export const MAX_EVICTED_SNAPSHOTS = 1_000;
-
-/** How long `dispose()` waits for aborted inits to settle before it gives up on them. */
-const DISPOSE_GRACE_MS = 3_000;
 
 /** The close reason of a `pool()` failure. */
 export const POOL_ERROR = 'pool_error';
@@ -153,27 +129,13 @@ export class SessionManager {
     readonly #clock: Clock;
     readonly #random: () => number;
     readonly #stats: SessionStats;
-    readonly #pools = new Map<string, PoolBackend>();
     readonly #configs = new Map<typeof SessionConfig, SessionConfig>();
-    readonly #paramsIds = new ParamsPoolIds();
-    /** The `sessionParams` fingerprint of each pool numbered for params (`host[N]`). */
-    readonly #poolParams = new Map<string, string>();
-    /** Pairings asked of a shared store and not answered yet, so concurrent requests ask once. */
-    readonly #pendingParams = new Map<string, Promise<number>>();
-    /** Params pools whose pairing was logged in this run. */
-    readonly #loggedParams = new Set<string>();
-    /** Saved sessions by pool id, waiting for their pool's first use. */
-    readonly #restored = new Map<string, RestoredSession[]>();
-    /** Sessions in {@link #restored}. */
-    #parkedCount = 0;
-    /** When each live pool was last asked for a session (the clock's ms). */
-    readonly #lastUsed = new Map<string, number>();
-    /** Acquires under way plus leases out, per live pool: a pool with any is never evicted. */
-    readonly #busy = new Map<string, number>();
-    /** The last snapshot of evicted pools (the newest {@link MAX_EVICTED_SNAPSHOTS}). */
-    readonly #evicted = new Map<string, PoolSnapshot>();
-    #evictedTotal = 0;
-    #lastSweep = 0;
+    /** The live pools: choice, creation, eviction. */
+    readonly #directory: PoolDirectory;
+    /** Sessions of pools that are not live (restored, or their pool was evicted). */
+    readonly #parked = new ParkedSessions();
+    /** Runs the inits pools ask for. */
+    readonly #inits: InitRunner;
     /**
      * The session of each request's last failed attempt, by `uniqueKey` (Crawlee hands a retry
      * over as a new `Request` object), so the retry gets another session while the failed one
@@ -189,8 +151,6 @@ export class SessionManager {
     readonly #store: StoreConnection;
     /** The store's shutdown, started by close(). */
     #disposed: Promise<void> | undefined;
-
-    readonly #poolHost: PoolHost;
     /** Session lifecycles for the report (capped; plain objects). */
     readonly #timeline = new SessionTimeline();
 
@@ -209,7 +169,7 @@ export class SessionManager {
         this.#hub = Object.assign(new EventEmitter(), { blockedStatusCodes: [] as number[] });
         const resolved = this.options;
         this.#store = (resolved.store ?? memorySessionStore).open({ log: this.log });
-        this.#poolHost = {
+        const poolHost: PoolHost = {
             clock: this.#clock,
             random: this.#random,
             log: this.log,
@@ -217,7 +177,7 @@ export class SessionManager {
             maxUsageCount: resolved.maxUsageCount,
             maxAgeSecs: resolved.maxAgeSecs,
             adaptiveLifetime: resolved.adaptiveLifetime,
-            init: (pool, trigger) => this.#init(pool, trigger),
+            init: (pool, trigger) => this.#inits.run(pool, trigger),
             expired: (pool, session) => {
                 this.#timeline.ended(session, 'expired', this.#clock.now());
                 this.#count('use/expired', pool);
@@ -231,6 +191,28 @@ export class SessionManager {
                     stored.createdAt,
                 ),
         };
+        this.#directory = new PoolDirectory({
+            options: resolved,
+            store: this.#store,
+            host: poolHost,
+            clock: this.#clock,
+            log: this.log,
+            parked: this.#parked,
+            timeline: this.#timeline,
+        });
+        this.#inits = new InitRunner({
+            options: resolved,
+            configFor: (url) => this.configFor(url),
+            hub: this.#hub,
+            download: deps.download,
+            prepare: deps.prepareSession,
+            signal: this.#abort.signal,
+            stats: this.#stats,
+            log: this.log,
+            clock: this.#clock,
+            timeline: this.#timeline,
+            stop: (reason, error) => this.#stop(reason, error),
+        });
     }
 
     /** Counters as CONTRACT names them (`sessions/init/check-passed`, …). */
@@ -249,10 +231,12 @@ export class SessionManager {
 
     /** A snapshot of every pool. */
     pools(): PoolSnapshot[] {
-        const live = [...this.#pools.values()].map((pool) => pool.snapshot());
-        if (this.#evicted.size === 0) return live;
-        // Evicted pools show as they were when evicted, unless they came back (then live wins).
-        return [...live, ...[...this.#evicted.values()].filter((snapshot) => !this.#pools.has(snapshot.id))];
+        return this.#directory.snapshots();
+    }
+
+    /** Pools evicted so far (a pool evicted twice counts twice). */
+    get evictedPools(): number {
+        return this.#directory.evictedTotal;
     }
 
     /**
@@ -319,7 +303,7 @@ export class SessionManager {
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
         let pool: PoolBackend;
         try {
-            const chosen = this.#guard(() => this.#poolFor(config, request, controls));
+            const chosen = this.#guard(() => this.#directory.poolFor(config, request, controls));
             pool = chosen instanceof Promise ? await chosen : chosen;
         } catch (error) {
             if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
@@ -328,13 +312,12 @@ export class SessionManager {
         const avoid = this.#failedOn.get(request.uniqueKey);
         this.#failedOn.delete(request.uniqueKey);
         const waitStart = this.#clock.now();
-        this.#lastUsed.set(pool.id, waitStart);
-        this.#busy.set(pool.id, (this.#busy.get(pool.id) ?? 0) + 1);
+        this.#directory.enter(pool.id, waitStart);
         let managed: ManagedSession;
         try {
             managed = await pool.acquire(request, avoid);
         } catch (error) {
-            this.#idle(pool.id);
+            this.#directory.leave(pool.id);
             throw error;
         }
         this.#timeline.acquired(pool.id, this.#clock.now() - waitStart);
@@ -349,7 +332,7 @@ export class SessionManager {
                 undefined;
         } catch (error) {
             pool.release(managed);
-            this.#idle(pool.id);
+            this.#directory.leave(pool.id);
             throw asError(error, hook, request.url);
         }
         return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
@@ -470,7 +453,7 @@ export class SessionManager {
         if (!state || state.owner !== this || state.released) return;
         state.released = true;
         state.pool.release(state.managed);
-        this.#idle(state.pool.id);
+        this.#directory.leave(state.pool.id);
     }
 
     /**
@@ -484,7 +467,7 @@ export class SessionManager {
         this.#closed = true;
         if (reason !== undefined) this.#closeReason = reason;
         this.#abort.abort();
-        for (const pool of this.#pools.values()) pool.close(reason);
+        this.#directory.closeAll(reason);
         this.#disposed = this.#store.close().catch((error: unknown) => {
             this.log.warning(`Could not close the session store cleanly: ${describeError(error)}`);
         });
@@ -504,8 +487,44 @@ export class SessionManager {
         // Aborted inits settle within moments; wait for them so no socket outlives the crawl and
         // `pools()` shows none in flight. One that ignores the abort must not hold the crawl's
         // teardown (and `run()`) forever: after a short grace, give up on it.
-        if (this.#inits.size > 0) await this.#settleInits();
+        if (this.#inits.pending > 0) await this.#inits.settle();
         await this.#disposed;
+    }
+
+    /**
+     * The state to save: every session in rotation (and restored ones not yet needed), with
+     * counters, per pool; and the stats. `cookies: false` leaves cookie values out.
+     */
+    snapshot(cookies: boolean): PersistedState {
+        const directory = this.#directory;
+        return snapshotRecord(
+            {
+                pools: directory.live(),
+                fingerprintOf: (id) => directory.fingerprintOf(id),
+                parked: this.#parked,
+                pairings: directory.pairings(),
+                stats: this.#stats.snapshot(),
+                now: this.#clock.now(),
+            },
+            cookies,
+        );
+    }
+
+    /**
+     * Restores a record written by {@link snapshot}: stats continue, and each pool's saved
+     * sessions join it, without an init, when the pool is first used. Restored sessions obey the
+     * current options: at most `size` per pool, none older than `maxAgeSecs`. Anything unreadable
+     * gives one warning and a fresh start. Returns how many sessions were restored.
+     */
+    restore(value: unknown, key = 'state'): number {
+        return restoreRecord(value, key, {
+            log: this.log,
+            hub: this.#hub,
+            stats: this.#stats,
+            store: this.#store,
+            parked: this.#parked,
+            restorePairings: (pairings) => this.#directory.restorePairings(pairings),
+        });
     }
 
     /** Runs user code; a `CloseCrawlerError` stops the crawl with its reason before it propagates. */
@@ -556,337 +575,6 @@ export class SessionManager {
         this.log.error(`Stopping the crawl (${reason}): ${redact(error.message)}`);
         this.close(reason);
         this.#deps.onClose?.(reason, error);
-    }
-
-    #poolFor(
-        config: SessionConfig,
-        request: Request,
-        controls: ReturnType<typeof readSessionControls>,
-    ): PoolBackend | Promise<PoolBackend> {
-        const choice = choosePool(config, request, controls);
-        if (!choice.params) return this.#pool(choice.id, choice.config, undefined);
-        const params = choice.params;
-        const { host, fingerprint } = params;
-        const known = this.#paramsIds.indexOf(host, fingerprint);
-        if (known !== undefined) return this.#paramsPool(params, known, request);
-        const store = this.#store;
-        if (!store.paramsIndex) return this.#paramsPool(params, this.#paramsIds.assign(host, fingerprint), request);
-        // A shared store numbers params for every process: ask it once per pairing.
-        const key = `${host}\n${fingerprint}`;
-        let pending = this.#pendingParams.get(key);
-        if (!pending) {
-            pending = store
-                .paramsIndex(host, fingerprint)
-                .then((index) => {
-                    if (!Number.isInteger(index) || index < 0) {
-                        throw new TypeError(
-                            `The session store numbered sessionParams of ${host} as ${String(index)}; paramsIndex() must resolve to an integer >= 0.`,
-                        );
-                    }
-                    return this.#paramsIds.assign(host, fingerprint, index);
-                })
-                .finally(() => this.#pendingParams.delete(key));
-            this.#pendingParams.set(key, pending);
-        }
-        return pending.then((index) => this.#paramsPool(params, index, request));
-    }
-
-    /** The `host[N]` pool of one params value; its pairing is logged once per run. */
-    #paramsPool(params: NonNullable<PoolChoice['params']>, index: number, request: Request): PoolBackend {
-        const id = paramsPoolId(params.host, index);
-        if (!this.#loggedParams.has(id)) {
-            this.#loggedParams.add(id);
-            const { url, method } = params.init;
-            this.log.info(
-                `Pool ${id} serves requests with userData.sessionParams ${method ?? 'GET'} ${redact(url ?? request.url)}.`,
-            );
-        }
-        const pool = this.#pool(id, undefined, params.fingerprint);
-        const paired = this.#poolParams.get(id);
-        // Defence in depth: a pool paired with other params never serves this request.
-        if (paired !== undefined && paired !== params.fingerprint) {
-            throw new Error(
-                `Pool ${id} holds sessions initialised with other userData.sessionParams than ${request.url} carries; ` +
-                    'set userData.sessionPool explicitly for one of them.',
-            );
-        }
-        return pool;
-    }
-
-    #pool(
-        id: string,
-        fromConfig: Omit<PoolConfig, 'id'> | undefined,
-        paramsFingerprint: string | undefined,
-    ): PoolBackend {
-        let pool = this.#pools.get(id);
-        if (!pool) {
-            this.#sweep();
-            pool = this.#store.createPool(id, this.#poolOptions(id, fromConfig), this.#poolHost);
-            this.#pools.set(id, pool);
-            if (paramsFingerprint !== undefined) this.#poolParams.set(id, paramsFingerprint);
-            this.#adoptRestored(pool);
-        }
-        return pool;
-    }
-
-    /**
-     * The state to save: every session in rotation (and restored ones not yet needed), with
-     * counters, per pool; and the stats. `cookies: false` leaves cookie values out.
-     */
-    snapshot(cookies: boolean): PersistedState {
-        const pools: PersistedState['pools'] = [];
-        for (const pool of this.#pools.values()) {
-            const fingerprint = this.#poolParams.get(pool.id);
-            pools.push({
-                id: pool.id,
-                badInits: pool.badInits,
-                sessions: pool.persistable().map((managed) => persistSession(managed, cookies, fingerprint)),
-            });
-        }
-        for (const [id, sessions] of this.#restored) {
-            pools.push({
-                id,
-                badInits: 0,
-                sessions: sessions.map(({ managed, paramsFingerprint }) =>
-                    persistSession(managed, cookies, paramsFingerprint),
-                ),
-            });
-        }
-        const paramsPools = this.#paramsIds.pairings();
-        return {
-            format: STATE_FORMAT,
-            version: STATE_VERSION,
-            savedAt: this.#clock.now(),
-            stats: this.#stats.snapshot(),
-            pools,
-            ...(paramsPools.length > 0 ? { paramsPools } : {}),
-        };
-    }
-
-    /**
-     * Restores a record written by {@link snapshot}: stats continue, and each pool's saved
-     * sessions join it, without an init, when the pool is first used. Restored sessions obey the
-     * current options: at most `size` per pool, none older than `maxAgeSecs`. Anything unreadable
-     * gives one warning and a fresh start. Returns how many sessions were restored.
-     */
-    restore(value: unknown, key = 'state'): number {
-        const state = readState(value, this.log, key);
-        if (!state) return 0;
-        this.#stats.restore(state.stats);
-        // Before any pool is chosen: the same params get the same host[N] as in the saved run. A
-        // shared store numbers params itself.
-        if (state.paramsPools && !this.#store.paramsIndex) this.#paramsIds.restore(state.paramsPools);
-        // A store that keeps sessions itself (shared between processes) is their source of truth.
-        if (this.#store.keepsSessions) return 0;
-        let count = 0;
-        const unreadable: string[] = [];
-        let unusable = 0;
-        for (const record of state.pools) {
-            const sessions: RestoredSession[] = [];
-            for (const saved of record.sessions) {
-                const managed = restoreSession(saved, record.id, this.#hub, this.log);
-                if (managed instanceof ManagedSession) {
-                    sessions.push({ managed, paramsFingerprint: saved.paramsFingerprint });
-                } else if (managed.kind === 'unreadable') {
-                    unreadable.push(`pool ${record.id}: ${managed.what}`);
-                } else {
-                    unusable++;
-                }
-            }
-            if (sessions.length > 0) this.#park(record.id, sessions);
-            count += sessions.length;
-        }
-        if (unreadable.length > 0) {
-            // Pool ids and what was wrong only: the entries themselves hold cookies and proxy passwords.
-            const shown =
-                unreadable.slice(0, 5).join('; ') + (unreadable.length > 5 ? `; … ${unreadable.length - 5} more` : '');
-            this.log.warning(
-                `Dropped ${unreadable.length} saved session(s) of the record under ${key} that could not be read (${redact(shown)}); new sessions replace them.`,
-            );
-        }
-        if (unusable > 0) {
-            this.log.info(
-                `${unusable} saved session(s) were not restored: their proxy password was not saved (persistState.cookies: false).`,
-            );
-        }
-        return count;
-    }
-
-    #adoptRestored(pool: PoolBackend): void {
-        const saved = this.#restored.get(pool.id);
-        if (!saved) return;
-        this.#restored.delete(pool.id);
-        this.#parkedCount -= saved.length;
-        const now = this.#clock.now();
-        const maxAgeMs =
-            this.options.maxAgeSecs === undefined ? Number.POSITIVE_INFINITY : this.options.maxAgeSecs * 1000;
-        // A session initialised with other params than the pool is paired with (or saved before
-        // pairings were stable) must not serve its requests: another account's session.
-        const paired = this.#poolParams.get(pool.id);
-        const matching = saved.filter(({ paramsFingerprint }) => paramsFingerprint === paired);
-        if (matching.length < saved.length) {
-            this.log.info(
-                `Dropped ${saved.length - matching.length} saved sessions of pool ${pool.id}: they were initialised for other userData.sessionParams.`,
-            );
-        }
-        // Too old for the current maxAgeSecs: dropped quietly (not a planned expiry of this run).
-        const usable = matching.filter(({ managed }) => now - managed.createdAt < maxAgeMs).slice(0, pool.options.size);
-        for (const { managed } of usable) {
-            pool.adopt(managed);
-            this.#timeline.restored(pool.id, managed, now);
-        }
-    }
-
-    /** Keeps sessions of a pool that is not live, within {@link MAX_PARKED_SESSIONS} (the oldest pools' go first). */
-    #park(id: string, sessions: RestoredSession[]): void {
-        const before = this.#restored.get(id);
-        if (before) this.#parkedCount -= before.length;
-        this.#restored.delete(id);
-        this.#restored.set(id, sessions);
-        this.#parkedCount += sessions.length;
-        for (const [oldest, dropped] of this.#restored) {
-            if (this.#parkedCount <= MAX_PARKED_SESSIONS || oldest === id) break;
-            this.#restored.delete(oldest);
-            this.#parkedCount -= dropped.length;
-        }
-    }
-
-    /** One acquire or lease of pool `id` is over. */
-    #idle(id: string): void {
-        const busy = (this.#busy.get(id) ?? 1) - 1;
-        if (busy > 0) this.#busy.set(id, busy);
-        else this.#busy.delete(id);
-    }
-
-    /**
-     * Evicts idle pools (no lease out, no acquire or init under way, no waiter): those unused for
-     * {@link POOL_IDLE_EVICT_MS}, and, above {@link MAX_LIVE_POOLS}, the least recently used. Their
-     * sessions are parked and come back with the pool; their stats stay. Runs when a pool is
-     * created, at most once per tenth of the idle time unless the live pools are over the cap.
-     * Pools of a shared store are left alone: the store keeps their state and their subscriptions.
-     */
-    #sweep(): void {
-        if (this.#store.keepsSessions) return;
-        const now = this.#clock.now();
-        const over = this.#pools.size >= MAX_LIVE_POOLS;
-        if (!over && now - this.#lastSweep < POOL_IDLE_EVICT_MS / 10) return;
-        this.#lastSweep = now;
-        const idle: [PoolBackend, number][] = [];
-        for (const pool of this.#pools.values()) {
-            if (this.#busy.has(pool.id)) continue;
-            const snapshot = pool.snapshot();
-            if (snapshot.waiting > 0 || snapshot.initializing > 0) continue;
-            idle.push([pool, this.#lastUsed.get(pool.id) ?? 0]);
-        }
-        idle.sort((a, b) => a[1] - b[1]);
-        let excess = over ? this.#pools.size - Math.floor(MAX_LIVE_POOLS * 0.9) : 0;
-        for (const [pool, lastUsed] of idle) {
-            if (excess <= 0 && now - lastUsed < POOL_IDLE_EVICT_MS) break;
-            this.#evict(pool);
-            excess--;
-        }
-    }
-
-    #evict(pool: PoolBackend): void {
-        const id = pool.id;
-        const snapshot = pool.snapshot();
-        const fingerprint = this.#poolParams.get(id);
-        const sessions = pool
-            .persistable()
-            .filter((managed) => managed.state === 'ready')
-            .map((managed) => ({ managed, paramsFingerprint: fingerprint }));
-        pool.close(undefined);
-        this.#pools.delete(id);
-        this.#lastUsed.delete(id);
-        // Their bars end here (`closed`); a session that comes back with its pool gets a new one. The
-        // timeline must not hold parked sessions: it would keep thousands of evicted sessions alive.
-        const now = this.#clock.now();
-        for (const { managed } of sessions) this.#timeline.ended(managed, 'closed', now);
-        if (sessions.length > 0) this.#park(id, sessions);
-        this.#evicted.delete(id);
-        this.#evicted.set(id, snapshot);
-        this.#evictedTotal++;
-        if (this.#evicted.size > MAX_EVICTED_SNAPSHOTS) this.#evicted.delete(this.#evicted.keys().next().value!);
-    }
-
-    /** Pools evicted so far (a pool evicted twice counts twice). */
-    get evictedPools(): number {
-        return this.#evictedTotal;
-    }
-
-    #poolOptions(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined): ResolvedPoolOptions {
-        const fromOption = this.options.pools[id] ?? {};
-        const o = this.options;
-        return {
-            size: fromOption.size ?? fromConfig?.size ?? o.poolSize,
-            delay: fromOption.delay ?? fromConfig?.delay ?? o.delay,
-            randomizeDelay: fromOption.randomizeDelay ?? fromConfig?.randomizeDelay ?? o.randomizeDelay,
-            maxBadInits: fromOption.maxBadInits ?? fromConfig?.maxBadInits ?? o.maxBadInits,
-            exclusive: fromOption.exclusive ?? fromConfig?.exclusive ?? o.exclusive,
-        };
-    }
-
-    /** Inits under way, with their pool id, so `dispose()` can wait for the cancelled ones to settle. */
-    readonly #inits = new Map<Promise<unknown>, string>();
-
-    #init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
-        const init = this.#runInit(pool, trigger);
-        this.#inits.set(init, pool.id);
-        void init.finally(() => this.#inits.delete(init));
-        return init;
-    }
-
-    /** Waits for the inits under way, at most {@link DISPOSE_GRACE_MS}; then logs which pools still had some. */
-    async #settleInits(): Promise<void> {
-        let timer: TimerHandle | undefined;
-        const grace = new Promise<void>((resolve) => {
-            timer = this.#clock.setTimeout(resolve, DISPOSE_GRACE_MS);
-            // The system clock's timers do not hold the process; this one must, or a `run()` awaited
-            // at the top level would end with the process before it resolves.
-            (timer as { ref?: () => void }).ref?.();
-        });
-        await Promise.race([Promise.allSettled([...this.#inits.keys()]), grace]);
-        this.#clock.clearTimeout(timer);
-        if (this.#inits.size === 0) return;
-        const pools = [...new Set(this.#inits.values())];
-        this.log.warning(
-            `${this.#inits.size} session init(s) did not settle within ${DISPOSE_GRACE_MS / 1000} s after the sessions ` +
-                `closed (pools: ${pools.slice(0, 10).join(', ')}${pools.length > 10 ? `, … ${pools.length - 10} more` : ''}); ` +
-                'giving up on them. A hook that never returns (initSession(), params(), a proxy newUrlFunction) or a ' +
-                'download that ignores its abort signal keeps them open.',
-        );
-        this.#inits.clear();
-    }
-
-    async #runInit(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined> {
-        const config = this.configFor(trigger.url);
-        const started = this.#clock.now();
-        try {
-            const managed = await initializeSession({
-                config,
-                poolId: pool.id,
-                trigger,
-                hub: this.#hub,
-                download: this.#deps.download,
-                prepare: this.#deps.prepareSession,
-                errorStatusCodes: this.options.errorStatusCodes,
-                hookTimeoutMs: this.options.hookTimeoutSecs * 1000,
-                signal: this.#abort.signal,
-                stats: this.#stats,
-                log: this.log,
-                clock: this.#clock,
-                bindRequest: bindRequestSession,
-            });
-            // A cancelled init is the stop's doing, not an init cost of the site.
-            if (managed || !this.#abort.signal.aborted) {
-                this.#timeline.initFinished(pool.id, started, this.#clock.now(), managed);
-            }
-            return managed;
-        } catch (error) {
-            if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
-            else this.log.exception(error as Error, `Unexpected error in a session init of pool ${pool.id}`);
-            return undefined;
-        }
     }
 
     #discard(managed: ManagedSession, pool: PoolBackend, reason: EndReason, trigger: Request): void {
