@@ -1,5 +1,5 @@
 import { NonRetryableError, SessionError } from '@crawlee/core';
-import { redact, safeCause } from './redact.js';
+import { describeThrown, redact, safeCause } from './redact.js';
 
 /** Stable machine-readable codes carried by every error this package throws. */
 export type ManagedSessionsErrorCode =
@@ -11,7 +11,9 @@ export type ManagedSessionsErrorCode =
     | 'ERR_CLOSE_CRAWLER'
     | 'ERR_OPTIONS'
     | 'ERR_SESSION_CONTROL'
-    | 'ERR_SESSIONS_CLOSED';
+    | 'ERR_SESSIONS_CLOSED'
+    | 'ERR_HOOK_TIMEOUT'
+    | 'ERR_HOOK_THREW';
 
 /**
  * Base class of the errors that do not steer Crawlee's retries. Errors that must make Crawlee
@@ -190,4 +192,96 @@ export class SessionsClosedError extends ManagedSessionsError {
                 'The request stays in the queue for a later run.',
         );
     }
+}
+
+/** Where a hook that timed out ran: in a session init (`params()`, a check, `initSession()`), or in an attempt. */
+export type HookPhase = 'params' | 'check' | 'init' | 'request';
+
+/**
+ * A user hook did not settle within `hookTimeoutSecs`: a hook that never settles must not hold a
+ * session, an init or an attempt forever. Thrown as one of its subclasses.
+ */
+export class HookTimeoutError extends ManagedSessionsError {
+    override name = 'HookTimeoutError';
+    declare readonly code: 'ERR_HOOK_TIMEOUT';
+
+    constructor(
+        readonly hook: string,
+        readonly phase: HookPhase,
+        readonly pool: string,
+        readonly timeoutSecs: number,
+        message: string,
+    ) {
+        super('ERR_HOOK_TIMEOUT', message);
+    }
+}
+
+/**
+ * A user hook of a session init (`params()`, `check()`, `initSession()`, a proxy `newUrlFunction`)
+ * did not settle within `hookTimeoutSecs`: the init is abandoned and counted as its outcome.
+ */
+export class InitHookTimeoutError extends HookTimeoutError {
+    override name = 'InitHookTimeoutError';
+    declare readonly phase: Exclude<HookPhase, 'request'>;
+
+    constructor(hook: string, phase: Exclude<HookPhase, 'request'>, pool: string, timeoutMs: number) {
+        super(
+            hook,
+            phase,
+            pool,
+            timeoutMs / 1000,
+            `${hook} did not settle within ${timeoutMs / 1000}s (option hookTimeoutSecs) in a session init of ` +
+                `pool ${pool}; the init was abandoned. Make the hook resolve or reject, or raise hookTimeoutSecs.`,
+        );
+    }
+}
+
+/**
+ * A hook of an attempt (`processRequest()`, `check()`) did not settle within `hookTimeoutSecs`: the
+ * attempt fails with this (an ordinary error, so Crawlee retries the request) and its session lease
+ * is released.
+ */
+export class RequestHookTimeoutError extends HookTimeoutError {
+    override name = 'RequestHookTimeoutError';
+
+    constructor(
+        hook: string,
+        pool: string,
+        readonly url: string,
+        timeoutSecs: number,
+    ) {
+        super(
+            hook,
+            'request',
+            pool,
+            timeoutSecs,
+            `${hook} did not settle within ${timeoutSecs} s for ${url} (pool ${pool}); the attempt failed and ` +
+                'its session was released. Make the hook settle, or raise the option hookTimeoutSecs.',
+        );
+    }
+}
+
+/**
+ * A hook threw something that is not an `Error`. Crawlee (and user code) reads `message` and `stack`
+ * of what a request handler throws; a bare `null` or Symbol would break its retry bookkeeping and
+ * lose the request, so the engine throws this instead. The original value is its `cause`.
+ */
+export class HookThrewError extends ManagedSessionsError {
+    override name = 'HookThrewError';
+    declare readonly code: 'ERR_HOOK_THREW';
+
+    constructor(
+        readonly hook: string,
+        value: unknown,
+        url: string,
+    ) {
+        super('ERR_HOOK_THREW', `${hook} threw ${describeThrown(value)} instead of an Error (for ${url}).`, {
+            cause: value,
+        });
+    }
+}
+
+/** `value` when it is an `Error`, else a {@link HookThrewError} that names `hook` and `url`. */
+export function asError(value: unknown, hook: string, url: string): Error {
+    return value instanceof Error ? value : new HookThrewError(hook, value, url);
 }

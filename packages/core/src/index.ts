@@ -4,18 +4,20 @@ export { LocationSessionConfig } from './config/location-session-config.js';
 export { SessionConfig, type SessionConfigContext } from './config/session-config.js';
 export {
     CloseCrawlerError,
+    HookThrewError,
+    HookTimeoutError,
     ManagedSessionsError,
     type ManagedSessionsErrorCode,
     ManagedSessionsOptionsError,
     NoSessionAvailableError,
     PoolError,
+    RequestHookTimeoutError,
     SessionCheckFailedError,
     SessionControlError,
     SessionDownloadError,
     SessionsClosedError,
     TooManyBadSessionInitsError,
 } from './errors.js';
-export { HookThrewError, RequestHookTimeoutError } from './hook-error.js';
 export { isSessionInitRequest, UNSUPPORTED_SET_LOCATION } from './init/params.js';
 export { POOL_ERROR } from './manager.js';
 export type {

@@ -4,14 +4,15 @@ import { checkResponse } from './check/run-check.js';
 import { type Clock, setLongTimeout, systemClock } from './clock.js';
 import type { SessionConfig } from './config/session-config.js';
 import {
+    asError,
     CloseCrawlerError,
     PoolError,
+    RequestHookTimeoutError,
     SessionCheckFailedError,
     SessionDownloadError,
     SessionsClosedError,
     type TooManyBadSessionInitsError,
 } from './errors.js';
-import { asError, RequestHookTimeoutError } from './hook-error.js';
 import { configEngine } from './init/config-engine.js';
 import type { InitDownloader, SessionPreparer } from './init/initializer.js';
 import { isSessionInitRequest } from './init/params.js';

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { Session } from '@crawlee/core';
 
 /**
@@ -243,4 +244,25 @@ function cookieValues(session: Session, url: string): Set<string> {
         // A jar that cannot be read holds nothing to mask here.
     }
     return values;
+}
+
+/** The longest description of a thrown value kept in a message. */
+const MAX_SHOWN = 200;
+
+/**
+ * A thrown value as text for a message, whatever it is: `null`, `undefined`, a Symbol, a
+ * null-prototype object (which `String()` and template literals throw on), a string; redacted.
+ */
+export function describeThrown(value: unknown): string {
+    let text: string;
+    try {
+        text =
+            value instanceof Error
+                ? value.message
+                : inspect(value, { depth: 2, breakLength: Number.POSITIVE_INFINITY });
+    } catch {
+        text = `a value of type ${typeof value}`;
+    }
+    if (text.length > MAX_SHOWN) text = `${text.slice(0, MAX_SHOWN)}…`;
+    return redact(text);
 }

@@ -1,8 +1,8 @@
 import type { Request, Session } from '@crawlee/core';
 import { isOverridden } from '../config/default-hook.js';
 import type { SessionConfig } from '../config/session-config.js';
-import { CloseCrawlerError } from '../errors.js';
-import { HookTimeoutError, runInitHook } from '../init/hooks.js';
+import { CloseCrawlerError, InitHookTimeoutError } from '../errors.js';
+import { runInitHook } from '../init/hooks.js';
 import { locationOf } from '../init/params.js';
 import { describeError } from '../redact.js';
 import type { Location, SessionResponse } from '../types.js';
@@ -47,7 +47,7 @@ export async function checkResponse(
         return Boolean(passed);
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
-        if (error instanceof HookTimeoutError) {
+        if (error instanceof InitHookTimeoutError) {
             throw new CheckError(`check() on the ${phase} response of ${response.url}: ${error.message}`);
         }
         throw new CheckError(`check() threw on the ${phase} response of ${response.url}: ${describeError(error)}`, {

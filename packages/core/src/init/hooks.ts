@@ -1,25 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Clock, setLongTimeout } from '../clock.js';
+import { type HookPhase as AnyHookPhase, InitHookTimeoutError } from '../errors.js';
 
 /** Which init outcome a hook's timeout counts as (CONTRACT's init outcomes). */
-export type HookPhase = 'params' | 'check' | 'init';
-
-/** A user hook of an init did not settle within `hookTimeoutSecs`. */
-export class HookTimeoutError extends Error {
-    override name = 'HookTimeoutError';
-
-    constructor(
-        readonly hook: string,
-        readonly phase: HookPhase,
-        poolId: string,
-        timeoutMs: number,
-    ) {
-        super(
-            `${hook} did not settle within ${timeoutMs / 1000}s (option hookTimeoutSecs) in a session init of ` +
-                `pool ${poolId}; the init was abandoned. Make the hook resolve or reject, or raise hookTimeoutSecs.`,
-        );
-    }
-}
+export type HookPhase = Exclude<AnyHookPhase, 'request'>;
 
 /** The init was cancelled (the sessions closed): no outcome is counted. */
 class InitCancelledError extends Error {
@@ -61,7 +45,7 @@ export class InitScope {
     }
 
     /**
-     * Runs user hook `hook`: settles with it, or rejects with a {@link HookTimeoutError} after the
+     * Runs user hook `hook`: settles with it, or rejects with a {@link InitHookTimeoutError} after the
      * deadline (when `deadline` is true), or with a cancellation once the init is aborted,
      * whichever comes first. A hook that never settles is left behind; nothing waits for it.
      */
@@ -86,7 +70,7 @@ export class InitScope {
                         () => {
                             const blamed = this.#active.at(-1) ?? entry;
                             this.#abort.abort(
-                                new HookTimeoutError(blamed.hook, blamed.phase, this.#poolId, this.#timeoutMs),
+                                new InitHookTimeoutError(blamed.hook, blamed.phase, this.#poolId, this.#timeoutMs),
                             );
                         },
                         this.#timeoutMs,

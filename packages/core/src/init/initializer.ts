@@ -3,12 +3,12 @@ import type { Log, Request, Session } from '@crawlee/core';
 import { CheckError } from '../check/run-check.js';
 import type { Clock } from '../clock.js';
 import { SessionConfig } from '../config/session-config.js';
-import { CloseCrawlerError } from '../errors.js';
+import { CloseCrawlerError, InitHookTimeoutError } from '../errors.js';
 import { createCrawleeSession, ManagedSession } from '../pools/managed-session.js';
 import { describeSessionError } from '../redact.js';
 import type { SessionStats, StatName } from '../stats.js';
 import type { InitRequest, SessionResponse } from '../types.js';
-import { HookTimeoutError, InitScope } from './hooks.js';
+import { InitScope } from './hooks.js';
 import { createInitRequest, InitParamError, rememberInitRequest } from './params.js';
 
 /** How long a user hook of an init may take when the manager does not say (option `hookTimeoutSecs`). */
@@ -128,7 +128,7 @@ async function runInit(context: InitContext, scope: InitScope): Promise<ManagedS
         if (error instanceof CloseCrawlerError) throw error;
         // Cancelled by close(): the stop, not the site, ended it, so no outcome is counted.
         if (context.signal.aborted) return undefined;
-        const phase = error instanceof HookTimeoutError ? error.phase : undefined;
+        const phase = error instanceof InitHookTimeoutError ? error.phase : undefined;
         if (error instanceof InitParamError || phase === 'params') {
             count('init/param-error');
             log.error(`Session init for pool ${poolId}: ${describeSessionError(error, session, trigger.url)}`);

@@ -1,10 +1,10 @@
 import { Request } from '@crawlee/core';
 import { isOverridden } from '../config/default-hook.js';
 import type { SessionConfig } from '../config/session-config.js';
-import { CloseCrawlerError } from '../errors.js';
+import { CloseCrawlerError, InitHookTimeoutError } from '../errors.js';
 import { describeError } from '../redact.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
-import { HookTimeoutError, runInitHook } from './hooks.js';
+import { runInitHook } from './hooks.js';
 import { initRequestSchema } from './schema.js';
 
 /** The close reason when a location must be set but the config cannot set one. */
@@ -81,7 +81,7 @@ export async function initRequestFor(config: SessionConfig, request: Request): P
         }
     } catch (error) {
         if (error instanceof CloseCrawlerError) throw error;
-        if (error instanceof HookTimeoutError) throw new InitParamError(`For ${request.url}: ${error.message}`);
+        if (error instanceof InitHookTimeoutError) throw new InitParamError(`For ${request.url}: ${error.message}`);
         throw new InitParamError(
             `params(), locationParams() or location() threw for ${request.url}: ${describeError(error)}`,
             {
