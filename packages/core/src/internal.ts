@@ -6,14 +6,8 @@
  */
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './clock.js';
 export type { InitDownloadArgs, InitDownloader, SessionPreparer } from './init/initializer.js';
-export {
-    type AttemptOutcome,
-    type ResponseHead,
-    type SessionLease,
-    SessionManager,
-    type SessionManagerDeps,
-    type TransportFailure,
-} from './manager.js';
+export type { AttemptOutcome, ResponseHead, SessionLease, TransportFailure } from './lease.js';
+export { SessionManager, type SessionManagerDeps } from './manager.js';
 export { MAX_TIMER_SECS, OPTION_DEFAULTS } from './options.js';
 export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
 export type { EndReason, ManagedSession } from './pools/managed-session.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { log as crawleeLog, type Log, type Request, type Session } from '@crawlee/core';
+import { log as crawleeLog, type Log, type Request } from '@crawlee/core';
 import { checkResponse } from './check/run-check.js';
 import { type Clock, setLongTimeout, systemClock } from './clock.js';
 import type { SessionConfig } from './config/session-config.js';
@@ -17,6 +17,14 @@ import { configEngine } from './init/config-engine.js';
 import type { InitDownloader, SessionPreparer } from './init/initializer.js';
 import { isSessionInitRequest } from './init/params.js';
 import { InitRunner } from './init/runner.js';
+import {
+    type AttemptOutcome,
+    Lease,
+    type LeaseState,
+    type ResponseHead,
+    type SessionLease,
+    type TransportFailure,
+} from './lease.js';
 import type { ManagedSessionsOptions, ResolvedManagedSessionsOptions } from './options.js';
 import { ParkedSessions } from './persist/parked.js';
 import { restoreRecord, snapshotRecord } from './persist/record.js';
@@ -50,66 +58,6 @@ export interface SessionManagerDeps {
     crawler?: unknown;
     /** Called once when a hook or a limit stops the crawl, with the close reason. */
     onClose?: (reason: string, error: Error) => void;
-}
-
-/** One attempt's session: what to apply to the request, and the handle to report its outcome. */
-export interface SessionLease {
-    readonly request: Request;
-    readonly session: Session;
-    readonly poolId: string;
-    /** The session's sticky proxy URL, if any. */
-    readonly proxyUrl: string | undefined;
-    /** `processRequest()` changes for this attempt only. */
-    readonly overrides: RequestOverrides | undefined;
-}
-
-/** The status line and headers of a response whose body was not read yet. */
-export type ResponseHead = Omit<SessionResponse, 'body'>;
-
-/** A download that failed before any response came (network, timeout, proxy), as the adapter classified it. */
-export interface TransportFailure {
-    readonly error: unknown;
-    /** What went wrong, for the error message. @default describeError(error) */
-    readonly reason?: string;
-}
-
-/** What one attempt came to, for {@link SessionManager.judge}. */
-export type AttemptOutcome = SessionResponse | ResponseHead | TransportFailure;
-
-interface LeaseState {
-    /** The manager that issued the lease: another manager's lease is rejected. */
-    owner: SessionManager;
-    managed: ManagedSession;
-    pool: PoolBackend;
-    config: SessionConfig;
-    released: boolean;
-}
-
-/**
- * A lease carries the engine's state about its attempt in a private field: a WeakMap insert per
- * attempt cost a fifth of the engine's time per request and doubled its GC work (bench/README.md),
- * and a private field, unlike a property, does not survive a copy of the lease.
- */
-class Lease implements SessionLease {
-    readonly request: Request;
-    readonly session: Session;
-    readonly poolId: string;
-    readonly proxyUrl: string | undefined;
-    readonly overrides: RequestOverrides | undefined;
-    readonly #state: LeaseState;
-
-    constructor(request: Request, state: LeaseState, overrides: RequestOverrides | undefined) {
-        this.request = request;
-        this.session = state.managed.session;
-        this.poolId = state.pool.id;
-        this.proxyUrl = state.managed.proxyUrl;
-        this.overrides = overrides;
-        this.#state = state;
-    }
-
-    static stateOf(lease: SessionLease): LeaseState | undefined {
-        return #state in lease ? (lease as Lease).#state : undefined;
-    }
 }
 
 /** How many requests' failed sessions the manager remembers for their retries. */
