@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
-// Kept apart from options.ts: init/params.ts and pools/pool-id.ts validate init requests too, and
-// importing options.ts from them would close an import cycle (options → registry → SessionConfig
-// → init/params) in which SessionConfig's module runs before init/params.ts has initialised.
+// Kept apart from resolve-options.ts: init/params.ts and pools/pool-id.ts validate init requests
+// too, and importing the option schema from them would pull the registry (and every config) into
+// the modules that configs' engine helpers live in.
 
 /**
  * Keys that reach `Object.prototype` (or shadow it) when an object is used as a dictionary. zod's
