@@ -67,9 +67,32 @@ export class ManagedSession {
     }
 }
 
+/** What Crawlee's `Session` constructor asks of the log it is given. */
+const SESSION_LOG_PREFIX = 'Session';
+/** Per parent log, the log handed to Crawlee's `Session`: its `child({ prefix: 'Session' })` is shared. */
+const sessionLogSources = new WeakMap<Log, Log>();
+
+/**
+ * Crawlee's `Session` keeps `log.child({ prefix: 'Session' })`, a new but identical logger per
+ * session (about 660 bytes each: 50 MB for 10,000 pools of 8). This gives it a log whose `child()`
+ * returns one such logger for every session of `log`; any other `child()` call is passed through.
+ */
+function sessionLogSource(log: Log): Log {
+    let source = sessionLogSources.get(log);
+    if (!source) {
+        const shared = log.child({ prefix: SESSION_LOG_PREFIX });
+        const child = (options: Parameters<Log['child']>[0]): Log =>
+            Object.keys(options).length === 1 && options.prefix === SESSION_LOG_PREFIX ? shared : log.child(options);
+        source = Object.assign(Object.create(log) as Log, { child });
+        sessionLogSources.set(log, source);
+    }
+    return source;
+}
+
 /**
  * A Crawlee `Session` owned by the manager's `hub` (Crawlee's `Session` needs a pool-like emitter).
  * The pool decides when a session ends, so Crawlee's own usage, age and error limits are set out of reach.
+ * Sessions of one `log` share their Crawlee logger.
  */
 export function createCrawleeSession(
     hub: EventEmitter,
@@ -81,7 +104,7 @@ export function createCrawleeSession(
         maxUsageCount: Number.MAX_SAFE_INTEGER,
         maxAgeSecs: 10 * 365 * 24 * 3600,
         maxErrorScore: Number.MAX_SAFE_INTEGER,
-        log,
+        log: sessionLogSource(log),
         ...(saved ? { id: saved.id, userData: saved.userData } : {}),
         ...(saved?.cookieJar ? { cookieJar: saved.cookieJar as never } : {}),
     });
