@@ -2,6 +2,7 @@ import { Request } from '@crawlee/core';
 import { isOverridden } from '../config/default-hook.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError, InitHookTimeoutError } from '../errors.js';
+import { readSessionControls } from '../pools/pool-id.js';
 import { describeError } from '../redact.js';
 import type { InitRequest, Location, SessionResponse } from '../types.js';
 import { runInitHook } from './hooks.js';
@@ -25,10 +26,10 @@ type InitSource = { kind: 'params'; init: InitRequest } | { kind: 'location'; lo
  * `config.params()`.
  */
 function initSourceFor(config: SessionConfig, request: Request): InitSource {
-    const userData = request.userData ?? {};
-    if (userData.sessionParams) return { kind: 'params', init: userData.sessionParams as InitRequest };
-    if (hasFields(userData.sessionLocation))
-        return { kind: 'location', location: userData.sessionLocation as Location };
+    // The controls as the engine validated them when the request asked for a session (one parser).
+    const controls = readSessionControls(request);
+    if (controls.params) return { kind: 'params', init: controls.params };
+    if (hasFields(controls.location)) return { kind: 'location', location: controls.location };
     if (config.options.params) return { kind: 'params', init: config.options.params };
     if (hasFields(config.options.location)) return { kind: 'location', location: config.options.location };
     const location = config.location(request);
