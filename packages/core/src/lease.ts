@@ -20,6 +20,7 @@ export type ResponseHead = Omit<SessionResponse, 'body'>;
 
 /** A download that failed before any response came (network, timeout, proxy), as the adapter classified it. */
 export interface TransportFailure {
+    /** What was thrown (kept, redacted, as the `cause` of the download error), if anything. */
     readonly error: unknown;
     /** What went wrong, for the error message. @default describeError(error) */
     readonly reason?: string;

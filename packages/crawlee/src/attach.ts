@@ -355,9 +355,9 @@ class CrawlerSessions {
         let url: URL;
         try {
             url = new URL(lease.proxyUrl);
-        } catch (error) {
-            // Never quote it: a proxy URL carries its password.
-            throw await this.#manager.judge(lease, { error, reason: 'its saved proxy URL cannot be read' });
+        } catch {
+            // Never quote it, nor keep URL's error (its `input` is the URL): a proxy URL carries its password.
+            throw await this.#manager.judge(lease, { error: undefined, reason: 'its saved proxy URL cannot be read' });
         }
         const info: ProxyInfo = {
             url: lease.proxyUrl,
