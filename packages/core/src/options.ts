@@ -18,9 +18,9 @@ export interface SessionConfigLookup {
 export type Checker = (response: SessionResponse, request: Request, session: Session) => boolean | Promise<boolean>;
 
 /**
- * The default of every option that has one: the single source for the schema below, the resolved
- * options and the `@default` tags of {@link ManagedSessionsOptions} (a unit test holds all three
- * equal). Arrays and objects are copied for each resolve.
+ * The default of every option that has one: the single source for the schema (resolve-options.ts),
+ * the resolved options and the `@default` tags of {@link ManagedSessionsOptions} (a unit test holds
+ * all three equal). Arrays and objects are copied for each resolve.
  */
 export const OPTION_DEFAULTS = Object.freeze({
     enabled: true,
@@ -167,7 +167,8 @@ export interface ManagedSessionsOptions {
 
 /**
  * Options after validation, with every default filled in. A plain interface (the published
- * declarations do not depend on zod); a compile-time check below keeps it equal to the schema's output.
+ * declarations do not depend on zod); a compile-time check in resolve-options.ts keeps it equal to
+ * the schema's output.
  */
 export interface ResolvedManagedSessionsOptions {
     enabled: boolean;

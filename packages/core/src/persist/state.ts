@@ -53,9 +53,45 @@ const stateRecord = z.object({
     paramsPools: z.array(paramsPairing).optional(),
 });
 
-/** The record saved to the key-value store: sessions per pool, with counters and stats. */
-export type PersistedState = z.infer<typeof stateRecord>;
-export type PersistedSession = z.infer<typeof sessionRecord>;
+/**
+ * The record saved to the key-value store: sessions per pool, with counters and stats. A plain
+ * interface (the published declarations do not depend on zod); the check below keeps it equal to
+ * the schema's output.
+ */
+export interface PersistedState {
+    format: typeof STATE_FORMAT;
+    version: typeof STATE_VERSION;
+    savedAt: number;
+    stats: Record<string, number>;
+    pools: { id: string; badInits: number; sessions: PersistedSession[] }[];
+    /** Which N each distinct `sessionParams` has in `host[N]`, so a restart numbers them the same. */
+    paramsPools?: { host: string; fingerprint: string; index: number }[] | undefined;
+}
+
+/** One session as saved (see the schema above for what each field means). */
+export interface PersistedSession {
+    id: string;
+    createdAt: number;
+    uses: number;
+    errors: number;
+    checkFailures: number;
+    nextUseAt: number;
+    proxyUrl?: string | undefined;
+    userData: Record<string, unknown>;
+    cookieJar?: Record<string, unknown> | undefined;
+    paramsFingerprint?: string | undefined;
+    proxyCredentials?: 'omitted' | undefined;
+}
+
+/** `true` only when `A` and `B` are the same type (not merely assignable either way). */
+type Equals<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+/** Compiles only for `true`. */
+type Assert<T extends true> = T;
+// biome-ignore lint/correctness/noUnusedVariables: a compile-time check, never used at run time
+type RecordTypesMatchSchema = [
+    Assert<Equals<z.output<typeof sessionRecord>, PersistedSession>>,
+    Assert<Equals<z.output<typeof stateRecord>, PersistedState>>,
+];
 
 /**
  * One session as saved. With `cookies` false nothing secret is kept: no cookie jar, no `userData`
