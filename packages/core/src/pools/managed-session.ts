@@ -65,6 +65,25 @@ export class ManagedSession {
     get id(): string {
         return this.session.id;
     }
+
+    /**
+     * Takes it out of service for `reason`; `false` when it had already left, so each session ends
+     * (and is counted) once. A planned end (`expired`), a close or another process's discard lets
+     * the attempts under way finish with it (`retiring`); a failure ends it at once.
+     */
+    end(reason: EndReason): boolean {
+        if (this.state === 'ended' || this.endReason !== undefined) return false;
+        this.endReason = reason;
+        const finishing = reason === 'expired' || reason === 'closed' || reason === 'discarded-elsewhere';
+        this.state = finishing && this.inFlight > 0 ? 'retiring' : 'ended';
+        return true;
+    }
+
+    /** An attempt using it is over: a retiring session ends with its last attempt. */
+    released(): void {
+        this.inFlight = Math.max(0, this.inFlight - 1);
+        if (this.state === 'retiring' && this.inFlight === 0) this.state = 'ended';
+    }
 }
 
 /** What Crawlee's `Session` constructor asks of the log it is given. */

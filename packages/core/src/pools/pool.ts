@@ -1,57 +1,23 @@
-import type { Log, Request } from '@crawlee/core';
-import { type Clock, clampTimerMs, setLongTimeout, type TimerHandle } from '../clock.js';
+import type { Request } from '@crawlee/core';
+import { clampTimerMs, setLongTimeout, type TimerHandle } from '../clock.js';
 import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
-import type { FailureKind, PoolBackend } from '../store/store.js';
 import type { ResolvedPoolOptions } from '../types.js';
-import { type LearnedLifetime, LifetimeLearner } from './lifetime.js';
+import type { FailureKind, PoolBackend, PoolHost, PoolSnapshot } from './backend.js';
+import type { LearnedLifetime, LifetimeLearner } from './lifetime.js';
 import type { EndReason, ManagedSession } from './managed-session.js';
+import {
+    ageLimitMs,
+    averageInitMs,
+    isPastAge,
+    learnedLifetime,
+    lifetimeLearner,
+    nextUseAt,
+    retiresAfterUse,
+    usesLimit,
+} from './policy.js';
 
-/** A session as a shared store keeps it: what another process needs to use it. */
-export interface StoredSession {
-    id: string;
-    createdAt: number;
-    proxyUrl: string | undefined;
-    userData: Record<string, unknown>;
-    /** tough-cookie's serialised jar. */
-    cookieJar: Record<string, unknown> | undefined;
-}
-
-/** What a pool needs from the manager that owns it. */
-export interface PoolHost {
-    clock: Clock;
-    random: () => number;
-    log: Log;
-    waitTimeoutSecs: number;
-    maxUsageCount: number | undefined;
-    maxAgeSecs: number | undefined;
-    /** Learn each pool's session lifetime from expiries (off when a limit above is set). */
-    adaptiveLifetime: boolean;
-    /** Creates and initialises one session; `undefined` when the init failed (already counted). */
-    init(pool: PoolBackend, trigger: Request): Promise<ManagedSession | undefined>;
-    /** A session reached its planned end (usage count or age): counted as `use/expired`. */
-    expired(pool: PoolBackend, session: ManagedSession): void;
-    /** The pool hit `maxBadInits`: the manager stops the crawl. */
-    badInits(pool: PoolBackend, error: TooManyBadSessionInitsError): void;
-    /** Rebuilds a session another process created (shared stores), owned like every session of the manager. */
-    sessionFrom(pool: PoolBackend, stored: StoredSession): ManagedSession;
-}
-
-/** A read-only view of one pool, as `sessions.pools()` reports it. */
-export interface PoolSnapshot {
-    id: string;
-    /** The target number of working sessions. */
-    size: number;
-    /** Sessions in rotation. */
-    ready: number;
-    /** Inits under way. */
-    initializing: number;
-    /** Requests waiting for a session. */
-    waiting: number;
-    /** Sessions discarded or retired so far. */
-    discarded: number;
-    /** The session lifetime learned from expiries (option `adaptiveLifetime`), once one is consistent. */
-    lifetime?: LearnedLifetime;
-}
+/** Moved to `backend.ts`; re-exported here until every import names `backend.ts`. */
+export type { PoolHost, PoolSnapshot, StoredSession } from './backend.js';
 
 interface Waiter {
     request: Request;
@@ -117,15 +83,14 @@ export class Pool implements PoolBackend {
         this.#delay = options.delay;
         this.#randomizeDelay = options.randomizeDelay;
         this.#exclusive = options.exclusive;
-        const explicit = host.maxUsageCount !== undefined || host.maxAgeSecs !== undefined;
-        this.#learner = host.adaptiveLifetime && !explicit ? new LifetimeLearner() : undefined;
+        this.#learner = lifetimeLearner(host);
         this.#updateLimits();
     }
 
+    /** Caches the limits the hot path reads; they change only when the learner learns. */
     #updateLimits(): void {
-        const { maxUsageCount, maxAgeSecs } = this.#host;
-        this.#usesLimit = maxUsageCount ?? this.#learner?.usesLimit;
-        this.#ageLimitMs = maxAgeSecs !== undefined ? maxAgeSecs * 1000 : this.#learner?.ageLimitMs;
+        this.#usesLimit = usesLimit(this.#host, this.#learner);
+        this.#ageLimitMs = ageLimitMs(this.#host, this.#learner);
     }
 
     /** Consecutive failed inits so far. */
@@ -149,12 +114,9 @@ export class Pool implements PoolBackend {
         };
     }
 
-    /** Only a learned lifetime shows in snapshots; samples alone change nothing the user can act on. */
     #learnedLifetime(): { lifetime: LearnedLifetime } | undefined {
-        const learned = this.#learner?.snapshot();
-        return learned && (learned.uses !== undefined || learned.ageSecs !== undefined)
-            ? { lifetime: learned }
-            : undefined;
+        const lifetime = learnedLifetime(this.#learner);
+        return lifetime ? { lifetime } : undefined;
     }
 
     /**
@@ -208,8 +170,7 @@ export class Pool implements PoolBackend {
 
     /** The attempt using `session` is over. */
     release(session: ManagedSession): void {
-        session.inFlight = Math.max(0, session.inFlight - 1);
-        if (session.state === 'retiring' && session.inFlight === 0) session.state = 'ended';
+        session.released();
         if (this.#exclusive && session.state === 'ready') this.#dispatch();
     }
 
@@ -218,10 +179,8 @@ export class Pool implements PoolBackend {
      * Returns `false` when it had already left (concurrent failures of one session replace it once).
      */
     discard(session: ManagedSession, reason: EndReason, trigger: Request): boolean {
-        if (session.state === 'ended' || session.endReason !== undefined) return false;
         const wasReady = session.state === 'ready';
-        session.endReason = reason;
-        session.state = session.inFlight > 0 && reason === 'closed' ? 'retiring' : 'ended';
+        if (!session.end(reason)) return false;
         this.#discarded++;
         if (wasReady) {
             this.#removeFromRotation(session);
@@ -301,7 +260,7 @@ export class Pool implements PoolBackend {
         if (this.#closedError) return;
         if (session) {
             const took = this.#host.clock.now() - started;
-            this.#initMsAverage = this.#initMsAverage === 0 ? took : this.#initMsAverage * 0.8 + took * 0.2;
+            this.#initMsAverage = averageInitMs(this.#initMsAverage, took);
             this.#badInits = 0;
             this.#enter(session);
             const index = this.#waiters.findIndex((waiter) => waiter.fresh);
@@ -367,7 +326,7 @@ export class Pool implements PoolBackend {
             if (due > now) continue;
             // Only these options need the session object itself.
             if (exclusive && ready[i]!.inFlight > 0) continue;
-            if (ageLimitMs !== undefined && now - ready[i]!.createdAt >= ageLimitMs) {
+            if (ageLimitMs !== undefined && isPastAge(ready[i]!.createdAt, now, ageLimitMs, 0)) {
                 // Removes index i: the indexes found so far are below it and stay valid.
                 this.#retire(ready[i]!, trigger);
                 i--;
@@ -392,31 +351,27 @@ export class Pool implements PoolBackend {
         session.inFlight++;
         session.uses++;
         const order = ++this.#assignments;
-        const factor = this.#randomizeDelay ? 0.5 + this.#host.random() : 1;
-        const nextUseAt = now + this.#delay * factor * 1000;
+        const next = nextUseAt(now, this.#delay, this.#randomizeDelay, this.#host.random);
         session.lastAssigned = order;
-        session.nextUseAt = nextUseAt;
-        this.#keys[2 * index] = nextUseAt;
+        session.nextUseAt = next;
+        this.#keys[2 * index] = next;
         this.#keys[2 * index + 1] = order;
-        const usesLimit = this.#usesLimit;
-        // Retire on the last allowed use, or when the session would age out before a new one is
-        // ready, so its replacement initialises while this attempt runs.
         if (
-            (usesLimit !== undefined && session.uses >= usesLimit) ||
-            (this.#ageLimitMs !== undefined && this.#isPastAge(session, now, this.#initMsAverage))
+            retiresAfterUse(
+                session.uses,
+                session.createdAt,
+                now,
+                this.#usesLimit,
+                this.#ageLimitMs,
+                this.#initMsAverage,
+            )
         ) {
             this.#retire(session, request);
         }
     }
 
-    #isPastAge(session: ManagedSession, now: number, leadMs: number): boolean {
-        const limitMs = this.#ageLimitMs;
-        return limitMs !== undefined && now + leadMs - session.createdAt >= limitMs;
-    }
-
     #retire(session: ManagedSession, trigger?: Request): void {
-        session.endReason = 'expired';
-        session.state = session.inFlight > 0 ? 'retiring' : 'ended';
+        if (!session.end('expired')) return;
         this.#discarded++;
         this.#removeFromRotation(session);
         this.#host.expired(this, session);

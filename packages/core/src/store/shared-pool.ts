@@ -2,9 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from '@crawlee/core';
 import type { TimerHandle } from '../clock.js';
 import { NoSessionAvailableError, SessionsClosedError, TooManyBadSessionInitsError } from '../errors.js';
-import { type LearnedLifetime, LifetimeLearner } from '../pools/lifetime.js';
+import type { FailureKind, PoolBackend, PoolHost, PoolSnapshot, StoredSession } from '../pools/backend.js';
+import type { LifetimeLearner } from '../pools/lifetime.js';
 import { type EndReason, type ManagedSession, replaceSessionState } from '../pools/managed-session.js';
-import type { PoolHost, PoolSnapshot, StoredSession } from '../pools/pool.js';
+import {
+    ageLimitMs,
+    averageInitMs,
+    isPastAge,
+    learnedLifetime,
+    lifetimeLearner,
+    nextUseAt,
+    retiresAfterUse,
+    usesLimit,
+} from '../pools/policy.js';
 import { describeError } from '../redact.js';
 import type { ResolvedPoolOptions } from '../types.js';
 import type {
@@ -14,7 +24,6 @@ import type {
     SharedSessionInfo,
     StoreProblem,
 } from './shared-state.js';
-import type { FailureKind, PoolBackend } from './store.js';
 
 /**
  * A safety net, not the way waiting works: waiters are woken by the store's events and by a timer
@@ -131,8 +140,7 @@ export class SharedPool implements PoolBackend {
         this.options = options;
         this.#host = host;
         this.#state = state;
-        const explicit = host.maxUsageCount !== undefined || host.maxAgeSecs !== undefined;
-        this.#learner = host.adaptiveLifetime && !explicit ? new LifetimeLearner() : undefined;
+        this.#learner = lifetimeLearner(host);
         this.#unsubscribe = state.subscribe((event) => this.#onEvent(event));
     }
 
@@ -150,7 +158,7 @@ export class SharedPool implements PoolBackend {
 
     /** `ready` is the count in the store when this process last looked. */
     snapshot(): PoolSnapshot {
-        const learned = this.#learner?.snapshot();
+        const lifetime = learnedLifetime(this.#learner);
         return {
             id: this.id,
             size: this.options.size,
@@ -158,9 +166,7 @@ export class SharedPool implements PoolBackend {
             initializing: this.#initializing,
             waiting: this.#waiters.length,
             discarded: this.#discarded,
-            ...(learned && (learned.uses !== undefined || learned.ageSecs !== undefined)
-                ? { lifetime: learned as LearnedLifetime }
-                : {}),
+            ...(lifetime ? { lifetime } : {}),
         };
     }
 
@@ -194,8 +200,7 @@ export class SharedPool implements PoolBackend {
     }
 
     #release(session: ManagedSession): void {
-        session.inFlight = Math.max(0, session.inFlight - 1);
-        if (session.state === 'retiring' && session.inFlight === 0) session.state = 'ended';
+        session.released();
         const lease = this.#leases.delete(session.id);
         const known = this.#known.get(session);
         let state: string | undefined;
@@ -304,9 +309,7 @@ export class SharedPool implements PoolBackend {
     }
 
     #nextUseAt(now: number): number {
-        const { delay, randomizeDelay } = this.options;
-        const factor = randomizeDelay ? 0.5 + this.#host.random() : 1;
-        return now + delay * factor * 1000;
+        return nextUseAt(now, this.options.delay, this.options.randomizeDelay, this.#host.random);
     }
 
     /** Wakes the dispatch loop; one loop runs at a time, and an event during a store call runs it again. */
@@ -380,7 +383,7 @@ export class SharedPool implements PoolBackend {
                 this.#giveBack(id);
                 continue;
             }
-            if (this.#isPastAge(managed, now, 0)) {
+            if (isPastAge(managed.createdAt, now, this.#ageLimitMs(), 0)) {
                 // Too old to use at all: retired on the way, and the waiter takes another.
                 this.#retire(managed, target.request);
                 this.#giveBack(id);
@@ -420,11 +423,16 @@ export class SharedPool implements PoolBackend {
         this.#attempts++;
         managed.inFlight++;
         managed.nextUseAt = this.#nextUseAt(now);
-        const maxUsageCount = this.#host.maxUsageCount ?? this.#learner?.usesLimit;
-        // Retire on the last allowed use, or when it would age out before a new one is ready.
+        // `uses` counts this assignment: the store counted it when it handed the session out.
         if (
-            (maxUsageCount !== undefined && managed.uses >= maxUsageCount) ||
-            this.#isPastAge(managed, now, this.#initMsAverage)
+            retiresAfterUse(
+                managed.uses,
+                managed.createdAt,
+                now,
+                usesLimit(this.#host, this.#learner),
+                this.#ageLimitMs(),
+                this.#initMsAverage,
+            )
         ) {
             this.#retire(managed, waiter.request);
         }
@@ -499,8 +507,7 @@ export class SharedPool implements PoolBackend {
 
     async #added(claim: string, session: ManagedSession, started: number, waiter: Waiter | undefined): Promise<void> {
         const now = this.#now();
-        this.#initMsAverage =
-            this.#initMsAverage === 0 ? now - started : this.#initMsAverage * 0.8 + (now - started) * 0.2;
+        this.#initMsAverage = averageInitMs(this.#initMsAverage, now - started);
         const assign = waiter && this.#waiters.includes(waiter) ? { nextUseAt: this.#nextUseAt(now) } : undefined;
         const exclusive = this.options.exclusive;
         const version = await this.#state.add({
@@ -538,9 +545,7 @@ export class SharedPool implements PoolBackend {
 
     /** Marks a session gone in this process. Returns `false` when it had already gone. */
     #end(session: ManagedSession, reason: EndReason): boolean {
-        if (session.state === 'ended' || session.endReason !== undefined) return false;
-        session.endReason = reason;
-        session.state = session.inFlight > 0 && reason === 'closed' ? 'retiring' : 'ended';
+        if (!session.end(reason)) return false;
         this.#discarded++;
         if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
         return true;
@@ -565,8 +570,7 @@ export class SharedPool implements PoolBackend {
     }
 
     #retire(session: ManagedSession, trigger: Request): void {
-        session.endReason = 'expired';
-        session.state = session.inFlight > 0 ? 'retiring' : 'ended';
+        if (!session.end('expired')) return;
         this.#discarded++;
         if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
         // Counted as expired only by the process whose removal won, so each retirement counts once.
@@ -577,10 +581,8 @@ export class SharedPool implements PoolBackend {
         });
     }
 
-    #isPastAge(session: ManagedSession, now: number, leadMs: number): boolean {
-        const { maxAgeSecs } = this.#host;
-        const limitMs = maxAgeSecs !== undefined ? maxAgeSecs * 1000 : this.#learner?.ageLimitMs;
-        return limitMs !== undefined && now + leadMs - session.createdAt >= limitMs;
+    #ageLimitMs(): number | undefined {
+        return ageLimitMs(this.#host, this.#learner);
     }
 
     #onEvent(event: SharedPoolEvent): void {
@@ -597,10 +599,7 @@ export class SharedPool implements PoolBackend {
             const managed = this.#sessions.get(event.session);
             // Discarded by another process (or by a count in the store): never handed out here again.
             if (managed) this.#sessions.delete(event.session);
-            if (managed && managed.endReason === undefined) {
-                managed.endReason = 'discarded-elsewhere';
-                managed.state = managed.inFlight > 0 ? 'retiring' : 'ended';
-            }
+            managed?.end('discarded-elsewhere');
         }
         if (this.#waiters.some((w) => !w.initing)) this.#dispatch();
     }

@@ -1,5 +1,4 @@
-import type { StoredSession } from '../pools/pool.js';
-import type { FailureKind } from './store.js';
+import type { FailureKind, StoredSession } from '../pools/backend.js';
 
 /**
  * A session as the shared store reports it when it hands it out. `stored` comes only when the

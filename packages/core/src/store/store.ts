@@ -1,56 +1,11 @@
-import type { Log, Request } from '@crawlee/core';
-import type { EndReason, ManagedSession } from '../pools/managed-session.js';
-import { Pool, type PoolHost, type PoolSnapshot } from '../pools/pool.js';
+import type { Log } from '@crawlee/core';
+import type { PoolBackend, PoolHost } from '../pools/backend.js';
 import type { ResolvedPoolOptions } from '../types.js';
 
-/** The counters of a session that count toward its discard. */
-export type FailureKind = 'errors' | 'checkFailures';
-
-/**
- * One pool as the engine drives it. The default store gives the in-memory {@link Pool}; a shared
- * store gives a pool whose membership, rotation and counters live elsewhere (see `SharedPool`).
- */
-export interface PoolBackend {
-    readonly id: string;
-    readonly options: ResolvedPoolOptions;
-    /** Consecutive failed inits, as far as this process knows. */
-    readonly badInits: number;
-    readonly closed: boolean;
-    /** Why the pool closed, if it did. */
-    readonly closedReason: string | undefined;
-    snapshot(): PoolSnapshot;
-    /**
-     * A session for `request`, waiting (event-driven) up to `waitTimeoutSecs`. A retry passes the
-     * session its failed attempt had as `avoid`, to get another one whenever another is free.
-     */
-    acquire(request: Request, avoid?: ManagedSession): Promise<ManagedSession>;
-    /** The attempt using `session` is over (its cookies may have changed). */
-    release(session: ManagedSession): void;
-    /**
-     * Takes `session` out of rotation at once and starts one replacement. Returns `false` when it
-     * had already left (concurrent failures of one session replace it once).
-     */
-    discard(session: ManagedSession, reason: EndReason, trigger: Request): boolean;
-    /**
-     * Counts one failure of `kind` against `session` and discards it when the count reaches
-     * `limit`. Returns whether this call discarded it.
-     */
-    countFailure(
-        session: ManagedSession,
-        kind: FailureKind,
-        limit: number,
-        reason: EndReason,
-        trigger: Request,
-    ): boolean;
-    /** A session's use-check failed for the first time (a lifetime sample); `passes` uses passed before. */
-    expiredOnSite(session: ManagedSession, passes: number): void;
-    /** Stops the pool: wakes every waiter with `error`, clears its timers, starts no more inits. */
-    close(reason: string | undefined, error?: Error): void;
-    /** Sessions the key-value record should keep (none when the store keeps them itself). */
-    persistable(): readonly ManagedSession[];
-    /** Puts a restored session into rotation without an init. */
-    adopt(session: ManagedSession): void;
-}
+/** Moved to `pools/backend.ts`; re-exported here until every import names `pools/backend.ts`. */
+export type { FailureKind, PoolBackend } from '../pools/backend.js';
+/** Moved to `memory-store.ts`; re-exported here until every import names `memory-store.ts`. */
+export { MemorySessionStore, memorySessionStore } from './memory-store.js';
 
 /** What a store learns when an engine opens it. */
 export interface StoreContext {
@@ -90,19 +45,3 @@ export interface SessionStore {
     /** Opens the store for one engine. */
     open(context: StoreContext): StoreConnection;
 }
-
-/** The default store: each pool lives in this process's memory (today's {@link Pool}, unchanged). */
-export class MemorySessionStore implements SessionStore {
-    open(): StoreConnection {
-        return memoryConnection;
-    }
-}
-
-const memoryConnection: StoreConnection = {
-    keepsSessions: false,
-    createPool: (id, options, host) => new Pool(id, options, host),
-    close: async () => undefined,
-};
-
-/** The store used when the option `store` is not set. */
-export const memorySessionStore: SessionStore = new MemorySessionStore();
