@@ -28,11 +28,12 @@ export type {
     ResolvedManagedSessionsOptions,
     ResolvedPersistStateOptions,
 } from './options.js';
-export type { PoolSnapshot } from './pools/pool.js';
+export type { PoolSnapshot } from './pools/backend.js';
 export { sessionConfig } from './registry/decorator.js';
 export { SessionConfigRegistry, type SessionConfigRule, sessionConfigRegistry } from './registry/registry.js';
 export { SESSIONS_REPORT_KEY } from './report/html.js';
 export { getRequestSessionId } from './request-session.js';
 export { STAT_NAMES, type StatName } from './stats.js';
-export { MemorySessionStore, type SessionStore } from './store/store.js';
+export { MemorySessionStore } from './store/memory-store.js';
+export type { SessionStore } from './store/store.js';
 export type { Download, InitRequest, Location, PoolConfig, RequestOverrides, SessionResponse } from './types.js';

@@ -10,8 +10,8 @@ export type { AttemptOutcome, ResponseHead, SessionLease, TransportFailure } fro
 export { SessionManager, type SessionManagerDeps } from './manager.js';
 export { MAX_TIMER_SECS, OPTION_DEFAULTS } from './options.js';
 export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
+export type { FailureKind, PoolBackend, PoolHost, StoredSession } from './pools/backend.js';
 export type { EndReason, ManagedSession } from './pools/managed-session.js';
-export type { PoolHost, StoredSession } from './pools/pool.js';
 export { describeError, redact } from './redact.js';
 export { END_STYLES, escapeHtml, renderSessionReport } from './report/html.js';
 export {
@@ -32,6 +32,6 @@ export type {
     SharedSessionInfo,
     SharedTakeResult,
 } from './store/shared-state.js';
-export type { FailureKind, PoolBackend, StoreConnection, StoreContext } from './store/store.js';
+export type { StoreConnection, StoreContext } from './store/store.js';
 export type { ResolvedPoolOptions } from './types.js';
 export { hostOf } from './url.js';

@@ -1,7 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
 import type { SessionConfig } from './config/session-config.js';
+import type { PoolBackend } from './pools/backend.js';
 import type { ManagedSession } from './pools/managed-session.js';
-import type { PoolBackend } from './store/store.js';
 import type { RequestOverrides, SessionResponse } from './types.js';
 
 /** One attempt's session: what to apply to the request, and the handle to report its outcome. */

@@ -29,9 +29,9 @@ import type { ManagedSessionsOptions, ResolvedManagedSessionsOptions } from './o
 import { ParkedSessions } from './persist/parked.js';
 import { restoreRecord, snapshotRecord } from './persist/record.js';
 import type { PersistedState } from './persist/state.js';
+import type { PoolBackend, PoolHost, PoolSnapshot } from './pools/backend.js';
 import { PoolDirectory } from './pools/directory.js';
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
-import type { PoolHost, PoolSnapshot } from './pools/pool.js';
 import { readSessionControls } from './pools/pool-id.js';
 import { describeError, describeSessionError, redact, safeCause } from './redact.js';
 import { renderSessionReport } from './report/html.js';
@@ -39,7 +39,8 @@ import { type SessionReportData, SessionTimeline } from './report/timeline.js';
 import { bindRequestSession } from './request-session.js';
 import { resolveOptions } from './resolve-options.js';
 import { SessionStats, type StatName } from './stats.js';
-import { memorySessionStore, type PoolBackend, type StoreConnection } from './store/store.js';
+import { memorySessionStore } from './store/memory-store.js';
+import type { StoreConnection } from './store/store.js';
 import type { RequestOverrides, SessionResponse } from './types.js';
 
 /** What the engine needs from its host (the Crawlee adapter, or a test). */

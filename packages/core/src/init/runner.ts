@@ -4,11 +4,11 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError } from '../errors.js';
 import type { ResolvedManagedSessionsOptions } from '../options.js';
+import type { PoolBackend } from '../pools/backend.js';
 import type { ManagedSession } from '../pools/managed-session.js';
 import type { SessionTimeline } from '../report/timeline.js';
 import { bindRequestSession } from '../request-session.js';
 import type { SessionStats } from '../stats.js';
-import type { PoolBackend } from '../store/store.js';
 import { type InitDownloader, initializeSession, type SessionPreparer } from './initializer.js';
 
 /** How long the engine's dispose waits for aborted inits to settle before it gives up on them. */

@@ -1,7 +1,7 @@
 import type { Log } from '@crawlee/core';
+import type { PoolBackend } from '../pools/backend.js';
 import type { ManagedSession } from '../pools/managed-session.js';
 import type { SessionTimeline } from '../report/timeline.js';
-import type { PoolBackend } from '../store/store.js';
 
 /**
  * Sessions kept for pools that are not live (evicted, or restored and not used yet): they come back

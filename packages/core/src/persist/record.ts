@@ -1,10 +1,11 @@
 import type { EventEmitter } from 'node:events';
 import type { Log } from '@crawlee/core';
+import type { PoolBackend } from '../pools/backend.js';
 import { ManagedSession } from '../pools/managed-session.js';
 import type { ParamsPairing } from '../pools/pool-id.js';
 import { redact } from '../redact.js';
 import type { SessionStats } from '../stats.js';
-import type { PoolBackend, StoreConnection } from '../store/store.js';
+import type { StoreConnection } from '../store/store.js';
 import type { ParkedSession, ParkedSessions } from './parked.js';
 import {
     type PersistedState,

@@ -5,9 +5,9 @@ import type { ResolvedManagedSessionsOptions } from '../options.js';
 import type { ParkedSessions } from '../persist/parked.js';
 import { redact } from '../redact.js';
 import type { SessionTimeline } from '../report/timeline.js';
-import type { PoolBackend, StoreConnection } from '../store/store.js';
+import type { StoreConnection } from '../store/store.js';
 import type { PoolConfig, ResolvedPoolOptions } from '../types.js';
-import type { PoolHost, PoolSnapshot } from './pool.js';
+import type { PoolBackend, PoolHost, PoolSnapshot } from './backend.js';
 import {
     choosePool,
     type ParamsPairing,
