@@ -336,12 +336,14 @@ export class SharedPool implements PoolBackend {
             if (this.#closedError || !waiter) return;
             const now = this.#now();
             const claim = randomUUID();
+            // Drawn before the store says whether it assigns a session; the one the session then keeps.
+            const next = this.#nextUseAt(now);
             const known = new Map<string, number>();
             for (const [id, managed] of this.#sessions) known.set(id, this.#known.get(managed)?.version ?? 0);
             const result = await this.#state.take({
                 now,
                 size: this.options.size,
-                nextUseAt: this.#nextUseAt(now),
+                nextUseAt: next,
                 exclusive: this.options.exclusive,
                 avoid: waiter.avoid?.id,
                 claim,
@@ -389,7 +391,7 @@ export class SharedPool implements PoolBackend {
                 this.#giveBack(id);
                 continue;
             }
-            this.#serve(target, managed, now);
+            this.#serve(target, managed, now, next);
         }
     }
 
@@ -418,11 +420,12 @@ export class SharedPool implements PoolBackend {
         return managed;
     }
 
-    #serve(waiter: Waiter, managed: ManagedSession, now: number): void {
+    /** Hands `managed`, assigned by the store with next-use time `nextUseAt`, to `waiter`. */
+    #serve(waiter: Waiter, managed: ManagedSession, now: number, nextUseAt: number): void {
         this.#removeWaiter(waiter);
         this.#attempts++;
         managed.inFlight++;
-        managed.nextUseAt = this.#nextUseAt(now);
+        managed.nextUseAt = nextUseAt;
         // `uses` counts this assignment: the store counted it when it handed the session out.
         if (
             retiresAfterUse(
