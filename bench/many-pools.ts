@@ -34,10 +34,13 @@ const { values } = parseArgs({
     options: {
         hosts: { type: 'string', default: '20000' },
         concurrency: { type: 'string', default: '50' },
+        // The option poolIdleSecs; the default leaves it at its own default (300).
+        'pool-idle-secs': { type: 'string', default: '' },
     },
 });
 const HOSTS = Number(values.hosts);
 const CONCURRENCY = Number(values.concurrency);
+const POOL_IDLE_SECS = values['pool-idle-secs'] ? Number(values['pool-idle-secs']) : undefined;
 const STATE_KEY = 'MANAGED_SESSIONS_STATE';
 
 const { CheerioCrawler } = await import('@crawlee/cheerio');
@@ -87,6 +90,7 @@ try {
         registry,
         report: false,
         statusIntervalSecs: 0,
+        ...(POOL_IDLE_SECS === undefined ? {} : { poolIdleSecs: POOL_IDLE_SECS }),
     });
     await crawler.addRequests(
         Array.from({ length: HOSTS }, (_, i) => ({

@@ -61,6 +61,7 @@ const wrongTypes: Record<keyof ManagedSessionsOptions, [value: unknown, expected
     persistState: [true, 'an object { enabled?, key?, cookies? }', '`true` (boolean)'],
     adaptiveLifetime: ['on', 'a boolean', '`"on"` (string)'],
     hookTimeoutSecs: ['120', 'a finite number > 0', '`"120"` (string)'],
+    poolIdleSecs: [0, 'a finite number > 0', '`0` (number)'],
     statusIntervalSecs: ['60', 'a finite number >= 0', '`"60"` (string)'],
     report: ['yes', 'a boolean', '`"yes"` (string)'],
     store: [

@@ -5,15 +5,14 @@
  * `waitTimeoutSecs`, with the heap after the run within a small margin of the heap after warm-up.
  *
  * Issue #15, many hosts: 6,000 requests over 3,000 pools (`userData.sessionPool`, one session each, host
- * after host), so pools that served their share go idle. The engine keeps at most 1,000 live pools
- * (evicting the least recently used idle ones down to 900), parks the sessions of evicted pools up to
- * 1,000 and lists the last 1,000 evicted pools: every one of these caps is reached by host ~2,000, so
- * the heap is measured from host 2,000 to host 3,000. Crawlee itself keeps growing over those hosts
- * (its request queue's caches), so the same requests are crawled a second time with no managed sessions
- * (the control crawl) and the plugin's own growth is the difference. Measured (2 cores, Node 20):
- * ~1.0 MB per 1,000 hosts with eviction (the report's per-pool totals and session records, capped at
- * 10,000 pools and 5,000 sessions), ~4.4 MB with eviction off (a live pool, its session and cookie jar
- * cost ~4 KB); the margin sits between.
+ * after host) with `poolIdleSecs: 1`, so a pool that served its share is evicted a second later. The
+ * engine parks the sessions of evicted pools up to 1,000 and lists the last 1,000 evicted pools: both caps
+ * are reached well before host 2,000, so the heap is measured from host 2,000 to host 3,000. Crawlee
+ * itself keeps growing over those hosts (its request queue's caches), so the same requests are crawled a
+ * second time with no managed sessions (the control crawl) and the plugin's own growth is the difference.
+ * Measured (2 cores, Node 20) with count-based eviction: ~1.0 MB per 1,000 hosts with eviction (the
+ * report's per-pool totals and session records, capped at 10,000 pools and 5,000 sessions), ~4.4 MB with
+ * eviction off (a live pool, its session and cookie jar cost ~4 KB); the margin sits between.
  *
  * Off in `pnpm test` (it takes over a minute on 2 cores): run by `pnpm test:load`, which CI runs too. `MS_LOAD_REQUESTS` changes the number of requests.
  */
@@ -35,8 +34,12 @@ const HOSTS = 3_000;
 const HOST_CONCURRENCY = 20;
 /** Hosts crawled before the heap is measured: by then live pools, parked sessions and evicted snapshots are at their caps. */
 const MEASURED_FROM_HOST = 2_000;
-/** The engine's caps (packages/core/src/manager.ts; README "Limits and safety"). */
+/**
+ * Live pools at the end: those used in the last second (`poolIdleSecs: 1`), a few dozen at this pace;
+ * 1,000 is a generous bound that a crawl without eviction (3,000 live pools) exceeds.
+ */
 const MAX_LIVE_POOLS = 1_000;
+/** The engine's caps (packages/core/src/persist/parked.ts, pools/directory.ts; README "Limits and safety"). */
 const MAX_PARKED_SESSIONS = 1_000;
 const MAX_EVICTED_SNAPSHOTS = 1_000;
 /** The plugin's own heap growth (beyond the control crawl's) over the measured hosts that counts as bounded. */

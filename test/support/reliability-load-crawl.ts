@@ -104,6 +104,8 @@ const sessions: ManagedSessions | undefined = flags.control
     ? undefined
     : attachManagedSessions(crawler, {
           poolSize: hosts > 0 ? 1 : 2,
+          // Host after host: a pool unused for a second has served its share and is evicted.
+          ...(hosts > 0 ? { poolIdleSecs: 1 } : {}),
           report: false,
           delay: 0,
           waitTimeoutSecs: WAIT_TIMEOUT_SECS,

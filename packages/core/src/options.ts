@@ -38,6 +38,7 @@ export const OPTION_DEFAULTS = Object.freeze({
     persistState: Object.freeze({ enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true }),
     adaptiveLifetime: true,
     hookTimeoutSecs: 120,
+    poolIdleSecs: 300,
     statusIntervalSecs: 60,
 } as const);
 
@@ -142,6 +143,14 @@ export interface ManagedSessionsOptions {
      */
     hookTimeoutSecs?: number;
     /**
+     * Seconds a pool may stay unused (no request, no lease, no init, nobody waiting) before it is
+     * evicted from memory: its stats stay, its ready sessions are parked (the newest 1,000 in all, also
+     * in the persisted record) and come back, without an init, when its pool is used again. Lower it
+     * for crawls over many thousands of hosts that visit each host once. At most 2,147,483 (a timer).
+     * @default 300
+     */
+    poolIdleSecs?: number;
+    /**
      * Seconds between two status lines per pool in the crawler's log; 0 turns them off, otherwise
      * 1 to 2,147,483.
      * @default 60
@@ -194,6 +203,7 @@ export interface ResolvedManagedSessionsOptions {
     persistState: ResolvedPersistStateOptions;
     adaptiveLifetime: boolean;
     hookTimeoutSecs: number;
+    poolIdleSecs: number;
     statusIntervalSecs: number;
     /** `undefined`: true. */
     report?: boolean | undefined;

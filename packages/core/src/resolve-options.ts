@@ -107,6 +107,7 @@ const optionsSchema = z.strictObject(
         persistState: persistStateSchema.default(() => ({ ...D.persistState })),
         adaptiveLifetime: bool().default(D.adaptiveLifetime),
         hookTimeoutSecs: positiveTimer().default(D.hookTimeoutSecs),
+        poolIdleSecs: positiveTimer().default(D.poolIdleSecs),
         statusIntervalSecs: delay()
             .refine((secs) => secs === 0 || secs >= 1, { error: STATUS_INTERVAL })
             .default(D.statusIntervalSecs),

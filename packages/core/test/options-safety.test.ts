@@ -134,6 +134,7 @@ describe('timer options stop at 2,147,483 seconds (2^31-1 ms)', () => {
         ['statusIntervalSecs', (secs) => ({ statusIntervalSecs: secs }), (o) => o.statusIntervalSecs],
         ['delay', (secs) => ({ delay: secs }), (o) => o.delay],
         ['hookTimeoutSecs', (secs) => ({ hookTimeoutSecs: secs }), (o) => o.hookTimeoutSecs],
+        ['poolIdleSecs', (secs) => ({ poolIdleSecs: secs }), (o) => o.poolIdleSecs],
         ['pools.shop.delay', (secs) => ({ pools: { shop: { delay: secs } } }), (o) => o.pools.shop?.delay],
     ];
     for (const [path, input, read] of timers) {

@@ -41,6 +41,7 @@ describe('resolveOptions', () => {
             persistState: { enabled: true, key: 'MANAGED_SESSIONS_STATE', cookies: true },
             adaptiveLifetime: true,
             hookTimeoutSecs: 120,
+            poolIdleSecs: 300,
             statusIntervalSecs: 60,
             registry: sessionConfigRegistry,
             checker: undefined,

@@ -17,10 +17,12 @@ import {
     type SessionControls,
 } from './pool-id.js';
 
-/** A pool unused this long, with no lease out, no waiter and no init under way, is evicted. */
-export const POOL_IDLE_EVICT_MS = 5 * 60_000;
-/** Live pools above this count evict their least recently used idle ones, down to nine tenths of it. */
-export const MAX_LIVE_POOLS = 1_000;
+/**
+ * A memory backstop: live pools above this count evict their least recently used idle ones, down to
+ * nine tenths of it, however recently used. Far above what a crawl keeps busy at once, so pools in
+ * use are not evicted and re-initialised; idle pools go after the option `poolIdleSecs` long before.
+ */
+export const MAX_LIVE_POOLS = 20_000;
 /** Snapshots of evicted pools that `pools()` still lists (the most recent ones). */
 export const MAX_EVICTED_SNAPSHOTS = 1_000;
 
@@ -213,7 +215,7 @@ export class PoolDirectory {
 
     /**
      * Evicts idle pools (no lease out, no acquire or init under way, no waiter): those unused for
-     * {@link POOL_IDLE_EVICT_MS}, and, above {@link MAX_LIVE_POOLS}, the least recently used. Their
+     * the option `poolIdleSecs`, and, above {@link MAX_LIVE_POOLS}, the least recently used. Their
      * sessions are parked and come back with the pool; their stats stay. Runs when a pool is
      * created, at most once per tenth of the idle time unless the live pools are over the cap.
      * Pools of a shared store are left alone: the store keeps their state and their subscriptions.
@@ -221,8 +223,9 @@ export class PoolDirectory {
     #sweep(): void {
         if (this.#deps.store.keepsSessions) return;
         const now = this.#deps.clock.now();
+        const idleMs = this.#deps.options.poolIdleSecs * 1000;
         const over = this.#pools.size >= MAX_LIVE_POOLS;
-        if (!over && now - this.#lastSweep < POOL_IDLE_EVICT_MS / 10) return;
+        if (!over && now - this.#lastSweep < idleMs / 10) return;
         this.#lastSweep = now;
         const idle: [PoolBackend, number][] = [];
         for (const pool of this.#pools.values()) {
@@ -234,7 +237,7 @@ export class PoolDirectory {
         idle.sort((a, b) => a[1] - b[1]);
         let excess = over ? this.#pools.size - Math.floor(MAX_LIVE_POOLS * 0.9) : 0;
         for (const [pool, lastUsed] of idle) {
-            if (excess <= 0 && now - lastUsed < POOL_IDLE_EVICT_MS) break;
+            if (excess <= 0 && now - lastUsed < idleMs) break;
             this.#evict(pool);
             excess--;
         }
