@@ -1,6 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
 import type { SessionConfig } from './config/session-config.js';
 import type { PoolBackend } from './pools/backend.js';
+import type { LivePool } from './pools/directory.js';
 import type { ManagedSession } from './pools/managed-session.js';
 import type { RequestOverrides, SessionResponse } from './types.js';
 
@@ -34,6 +35,8 @@ export interface LeaseState {
     owner: object;
     managed: ManagedSession;
     pool: PoolBackend;
+    /** The pool's record in the directory, so release needs no lookup. */
+    entry: LivePool;
     config: SessionConfig;
     released: boolean;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { log as crawleeLog, type Log, type Request } from '@crawlee/core';
-import { checkResponse } from './check/run-check.js';
+import { runCheck } from './check/run-check.js';
 import { type Clock, setLongTimeout, systemClock } from './clock.js';
 import type { SessionConfig } from './config/session-config.js';
 import {
@@ -30,7 +30,7 @@ import { ParkedSessions } from './persist/parked.js';
 import { restoreRecord, snapshotRecord } from './persist/record.js';
 import type { PersistedState } from './persist/state.js';
 import type { PoolBackend, PoolHost, PoolSnapshot } from './pools/backend.js';
-import { PoolDirectory } from './pools/directory.js';
+import { type LivePool, PoolDirectory } from './pools/directory.js';
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
 import { readSessionControls } from './pools/pool-id.js';
 import { describeError, describeSessionError, redact, safeCause } from './redact.js';
@@ -245,8 +245,12 @@ export class SessionManager {
         let enabled = controls.enabled;
         if (enabled === undefined) {
             try {
-                enabled = this.#guard(() => config.enabled(request));
+                const result: unknown = config.enabled(request);
+                // Typed boolean; a promise (truthy) still has its CloseCrawlerError stop the crawl.
+                if (result instanceof Promise) void this.#guarded(result);
+                enabled = result as boolean;
             } catch (error) {
+                this.#onHookError(error);
                 throw asError(error, `${config.constructor.name}.enabled()`, request.url);
             }
         }
@@ -255,41 +259,43 @@ export class SessionManager {
             return undefined;
         }
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
-        let pool: PoolBackend;
+        let entry: LivePool;
         try {
-            const chosen = this.#guard(() => this.#directory.poolFor(config, request, controls));
-            pool = chosen instanceof Promise ? await chosen : chosen;
+            const chosen = this.#directory.poolFor(config, request, controls);
+            entry = chosen instanceof Promise ? await this.#guarded(chosen) : chosen;
         } catch (error) {
+            this.#onHookError(error);
             if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
             throw error;
         }
-        const avoid = this.#failedOn.get(request.uniqueKey);
-        this.#failedOn.delete(request.uniqueKey);
+        const pool = entry.pool;
+        const avoid = this.#failedOn.size > 0 ? this.#takeFailed(request) : undefined;
         const waitStart = this.#clock.now();
-        this.#directory.enter(pool.id, waitStart);
+        this.#directory.enter(entry, waitStart);
         let managed: ManagedSession;
         try {
             managed = await pool.acquire(request, avoid);
         } catch (error) {
-            this.#directory.leave(pool.id);
+            this.#directory.leave(entry);
             throw error;
         }
-        this.#timeline.acquired(pool.id, this.#clock.now() - waitStart);
+        entry.totals = this.#timeline.acquired(pool.id, this.#clock.now() - waitStart, entry.totals);
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
         let overrides: RequestOverrides | undefined;
-        const hook = `${config.constructor.name}.processRequest()`;
         try {
-            const result = this.#guard(() => config.processRequest(request, managed.session));
+            const result = config.processRequest(request, managed.session);
             overrides =
-                (result instanceof Promise ? await this.#deadline(result, hook, pool.id, request.url) : result) ??
-                undefined;
+                (result instanceof Promise
+                    ? await this.#deadline(this.#guarded(result), config, 'processRequest()', pool.id, request.url)
+                    : result) ?? undefined;
         } catch (error) {
+            this.#onHookError(error);
             pool.release(managed);
-            this.#directory.leave(pool.id);
-            throw asError(error, hook, request.url);
+            this.#directory.leave(entry);
+            throw asError(error, `${config.constructor.name}.processRequest()`, request.url);
         }
-        return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
+        return new Lease(request, { owner: this, managed, pool, entry, config, released: false }, overrides);
     }
 
     /**
@@ -345,13 +351,14 @@ export class SessionManager {
         const { managed, pool, config } = state;
         let passed: boolean;
         try {
-            passed = await this.#deadline(
-                this.#guard(() => checkResponse(config, response, lease.request, lease.session, 'use')),
-                `${config.constructor.name}.check()`,
-                pool.id,
-                response.url,
-            );
+            // A synchronous check settles here: no promise, closure or deadline timer per request.
+            const result = runCheck(config, response, lease.request, lease.session, 'use');
+            passed =
+                typeof result === 'boolean'
+                    ? result
+                    : await this.#deadline(this.#guarded(result), config, 'check()', pool.id, response.url);
         } catch (error) {
+            this.#onHookError(error);
             if (error instanceof CloseCrawlerError) throw error;
             // Whatever the check threw (a CheckError, or an error describing a value that is not
             // one), or if it never settled: the session cannot be vouched for, so it goes.
@@ -409,7 +416,7 @@ export class SessionManager {
         if (!state || state.owner !== this || state.released) return;
         state.released = true;
         state.pool.release(state.managed);
-        this.#directory.leave(state.pool.id);
+        this.#directory.leave(state.entry);
     }
 
     /**
@@ -483,34 +490,31 @@ export class SessionManager {
         });
     }
 
-    /** Runs user code; a `CloseCrawlerError` stops the crawl with its reason before it propagates. */
-    #guard<T>(fn: () => T): T {
-        try {
-            const result = fn();
-            if (result instanceof Promise) {
-                return result.catch((error: unknown) => {
-                    if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
-                    throw error;
-                }) as T;
-            }
-            return result;
-        } catch (error) {
-            if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
+    /** A user hook threw `error`: a `CloseCrawlerError` stops the crawl with its reason (the caller rethrows). */
+    #onHookError(error: unknown): void {
+        if (error instanceof CloseCrawlerError) this.#stop(error.reason, error);
+    }
+
+    /** A user hook's promise: its `CloseCrawlerError` stops the crawl before it propagates. */
+    #guarded<T>(promise: Promise<T>): Promise<T> {
+        return promise.catch((error: unknown) => {
+            this.#onHookError(error);
             throw error;
-        }
+        });
     }
 
     /**
      * `promise`, or a {@link RequestHookTimeoutError} once `hookTimeoutSecs` passed: a hook that never
-     * settles must not hold its attempt (and its session lease) forever.
+     * settles must not hold its attempt (and its session lease) forever. Only promises get one: a
+     * hook that returned a value has settled.
      */
-    #deadline<T>(promise: Promise<T>, hook: string, poolId: string, url: string): Promise<T> {
+    #deadline<T>(promise: Promise<T>, config: SessionConfig, hook: string, poolId: string, url: string): Promise<T> {
         const secs = this.options.hookTimeoutSecs;
         return new Promise<T>((resolve, reject) => {
             // A long timer: a huge hookTimeoutSecs must not overflow setTimeout and fire at once.
             const cancel = setLongTimeout(
                 this.#clock,
-                () => reject(new RequestHookTimeoutError(hook, poolId, url, secs)),
+                () => reject(new RequestHookTimeoutError(`${config.constructor.name}.${hook}`, poolId, url, secs)),
                 secs * 1000,
             );
             promise.then(
@@ -540,6 +544,14 @@ export class SessionManager {
     #discarded(managed: ManagedSession, pool: PoolBackend, reason: EndReason): void {
         this.#timeline.ended(managed, reason, this.#clock.now());
         this.log.debug(`Discarded session ${managed.id} of pool ${pool.id} (${reason}).`);
+    }
+
+    /** The session `request`'s last failed attempt had, forgotten as its retry takes it. */
+    #takeFailed(request: Request): ManagedSession | undefined {
+        const key = request.uniqueKey;
+        const avoid = this.#failedOn.get(key);
+        if (avoid !== undefined) this.#failedOn.delete(key);
+        return avoid;
     }
 
     #failed(request: Request, managed: ManagedSession): void {

@@ -16,6 +16,9 @@ export const STAT_NAMES = [
 /** One stat name, e.g. `init/check-passed`. */
 export type StatName = (typeof STAT_NAMES)[number];
 
+/** The counter key of each stat, built once: a key built per count cost a string per request. */
+const KEYS = Object.fromEntries(STAT_NAMES.map((name) => [name, `sessions/${name}`])) as Record<StatName, string>;
+
 /**
  * Session stats as flat counters (`sessions/init/check-passed`, …), optionally also per pool
  * (`sessions/pools/{pool}/init/check-passed`).
@@ -30,7 +33,7 @@ export class SessionStats {
 
     /** Adds one to `name`, and to its per-pool twin when `statsPerPool` is on. */
     increment(name: StatName, pool: string | undefined): void {
-        const key = `sessions/${name}`;
+        const key = KEYS[name];
         this.#counts[key] = (this.#counts[key] ?? 0) + 1;
         if (this.#perPool && pool !== undefined) {
             const poolKey = `sessions/pools/${pool}/${name}`;

@@ -34,24 +34,63 @@ export async function checkResponse(
     session: Session,
     phase: 'init' | 'use',
 ): Promise<boolean> {
+    return runCheck(config, response, request, session, phase);
+}
+
+/**
+ * {@link checkResponse}, settled at once when the check is synchronous: a `boolean` when the hook
+ * returned one, a promise only when it returned a thenable (or runs under an init's deadline). The
+ * engine's per-request check takes this path, so a synchronous `check()` costs no promise, no
+ * closure and no deadline timer (it cannot overrun a deadline: it has returned).
+ *
+ * @throws CheckError (thrown, or as the rejection) when the check throws; CloseCrawlerError passes through untouched.
+ */
+export function runCheck(
+    config: SessionConfig,
+    response: SessionResponse,
+    request: Request,
+    session: Session,
+    phase: 'init' | 'use',
+): boolean | Promise<boolean> {
+    let result: unknown;
     try {
         const checker = config.options.checker;
-        if (checker) return Boolean(await runInitHook('checker()', 'check', () => checker(response, request, session)));
-        const locationCheck = (config as SessionConfig & { locationCheck?: LocationCheck }).locationCheck;
-        const location = isOverridden(locationCheck) ? locationOf(config, request) : undefined;
-        const passed = location
-            ? await runInitHook('locationCheck()', 'check', () =>
-                  locationCheck!.call(config, response, request, session, location),
-              )
-            : await runInitHook('check()', 'check', () => config.check(response, request, session));
-        return Boolean(passed);
-    } catch (error) {
-        if (error instanceof CloseCrawlerError) throw error;
-        if (error instanceof InitHookTimeoutError) {
-            throw new CheckError(`check() on the ${phase} response of ${response.url}: ${error.message}`);
+        if (checker) {
+            result = runInitHook('checker()', 'check', () => checker(response, request, session));
+        } else {
+            const locationCheck = (config as SessionConfig & { locationCheck?: LocationCheck }).locationCheck;
+            const location = isOverridden(locationCheck) ? locationOf(config, request) : undefined;
+            result = location
+                ? runInitHook('locationCheck()', 'check', () =>
+                      locationCheck!.call(config, response, request, session, location),
+                  )
+                : runInitHook('check()', 'check', () => config.check(response, request, session));
         }
-        throw new CheckError(`check() threw on the ${phase} response of ${response.url}: ${describeError(error)}`, {
-            cause: error,
-        });
+    } catch (error) {
+        throw checkError(error, response, phase);
     }
+    if (!isThenable(result)) return Boolean(result);
+    return Promise.resolve(result).then(Boolean, (error: unknown) => {
+        throw checkError(error, response, phase);
+    });
+}
+
+/** What a throwing check becomes: a {@link CheckError}, or the `CloseCrawlerError` itself. */
+function checkError(error: unknown, response: SessionResponse, phase: 'init' | 'use'): unknown {
+    if (error instanceof CloseCrawlerError) return error;
+    if (error instanceof InitHookTimeoutError) {
+        return new CheckError(`check() on the ${phase} response of ${response.url}: ${error.message}`);
+    }
+    return new CheckError(`check() threw on the ${phase} response of ${response.url}: ${describeError(error)}`, {
+        cause: error,
+    });
+}
+
+/** `await` adopts any thenable a hook returns, not only native promises: so does the check. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+    return (
+        (typeof value === 'object' || typeof value === 'function') &&
+        value !== null &&
+        typeof (value as PromiseLike<unknown>).then === 'function'
+    );
 }

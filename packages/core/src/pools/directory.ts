@@ -4,7 +4,7 @@ import type { SessionConfig } from '../config/session-config.js';
 import type { ResolvedManagedSessionsOptions } from '../options.js';
 import type { ParkedSessions } from '../persist/parked.js';
 import { redact } from '../redact.js';
-import type { SessionTimeline } from '../report/timeline.js';
+import type { PoolTotalsHandle, SessionTimeline } from '../report/timeline.js';
 import type { StoreConnection } from '../store/store.js';
 import type { PoolConfig, ResolvedPoolOptions } from '../types.js';
 import type { PoolBackend, PoolHost, PoolSnapshot } from './backend.js';
@@ -41,13 +41,28 @@ export interface PoolDirectoryDeps {
 }
 
 /**
+ * One live pool and what the engine keeps about it, in one record found by one lookup per request
+ * (and carried on the lease for its release): with 10,000 pools, every further per-pool map cost
+ * the engine a cold lookup per request (bench/README.md, engine cost).
+ */
+export interface LivePool {
+    readonly pool: PoolBackend;
+    /** When it was last asked for a session (the clock's ms): idle pools are evicted. */
+    lastUsed: number;
+    /** Acquires under way plus leases out: a pool with any is never evicted. */
+    busy: number;
+    /** Its totals in the session timeline, once it served a request (saves the timeline a lookup). */
+    totals: PoolTotalsHandle | undefined;
+}
+
+/**
  * The live pools by id: picks the pool of a request (its id after `userData` controls and
  * `pool()`, its options by precedence, the `host[N]` numbering of `sessionParams`), creates pools
  * on first use with their parked sessions, and evicts idle ones.
  */
 export class PoolDirectory {
     readonly #deps: PoolDirectoryDeps;
-    readonly #pools = new Map<string, PoolBackend>();
+    readonly #pools = new Map<string, LivePool>();
     readonly #paramsIds = new ParamsPoolIds();
     /** The `sessionParams` fingerprint of each pool numbered for params (`host[N]`). */
     readonly #poolParams = new Map<string, string>();
@@ -55,10 +70,6 @@ export class PoolDirectory {
     readonly #pendingParams = new Map<string, Promise<number>>();
     /** Params pools whose pairing was logged in this run. */
     readonly #loggedParams = new Set<string>();
-    /** When each live pool was last asked for a session (the clock's ms). */
-    readonly #lastUsed = new Map<string, number>();
-    /** Acquires under way plus leases out, per live pool: a pool with any is never evicted. */
-    readonly #busy = new Map<string, number>();
     /** The last snapshot of evicted pools (the newest {@link MAX_EVICTED_SNAPSHOTS}). */
     readonly #evicted = new Map<string, PoolSnapshot>();
     #evictedTotal = 0;
@@ -69,13 +80,13 @@ export class PoolDirectory {
     }
 
     /** The live pools. */
-    live(): IterableIterator<PoolBackend> {
-        return this.#pools.values();
+    *live(): IterableIterator<PoolBackend> {
+        for (const entry of this.#pools.values()) yield entry.pool;
     }
 
     /** A snapshot of every pool: the live ones, then evicted ones as they were when evicted. */
     snapshots(): PoolSnapshot[] {
-        const live = [...this.#pools.values()].map((pool) => pool.snapshot());
+        const live = [...this.#pools.values()].map((entry) => entry.pool.snapshot());
         if (this.#evicted.size === 0) return live;
         // Evicted pools show as they were when evicted, unless they came back (then live wins).
         return [...live, ...[...this.#evicted.values()].filter((snapshot) => !this.#pools.has(snapshot.id))];
@@ -108,7 +119,7 @@ export class PoolDirectory {
      *
      * @throws PoolError when `pool()` fails; SessionControlError for a location id that is too long.
      */
-    poolFor(config: SessionConfig, request: Request, controls: SessionControls): PoolBackend | Promise<PoolBackend> {
+    poolFor(config: SessionConfig, request: Request, controls: SessionControls): LivePool | Promise<LivePool> {
         const choice = choosePool(config, request, controls);
         if (!choice.params) return this.#pool(choice.id, choice.config, undefined);
         const params = choice.params;
@@ -137,26 +148,24 @@ export class PoolDirectory {
         return pending.then((index) => this.#paramsPool(params, index, request));
     }
 
-    /** An acquire of pool `id` starts at `now`: the pool is in use (never evicted) until {@link leave}. */
-    enter(id: string, now: number): void {
-        this.#lastUsed.set(id, now);
-        this.#busy.set(id, (this.#busy.get(id) ?? 0) + 1);
+    /** An acquire of the pool starts at `now`: the pool is in use (never evicted) until {@link leave}. */
+    enter(entry: LivePool, now: number): void {
+        entry.lastUsed = now;
+        entry.busy++;
     }
 
-    /** One acquire or lease of pool `id` is over. */
-    leave(id: string): void {
-        const busy = (this.#busy.get(id) ?? 1) - 1;
-        if (busy > 0) this.#busy.set(id, busy);
-        else this.#busy.delete(id);
+    /** One acquire or lease of the pool is over. */
+    leave(entry: LivePool): void {
+        if (entry.busy > 0) entry.busy--;
     }
 
     /** Closes every live pool (see `PoolBackend.close`). */
     closeAll(reason: string | undefined): void {
-        for (const pool of this.#pools.values()) pool.close(reason);
+        for (const entry of this.#pools.values()) entry.pool.close(reason);
     }
 
     /** The `host[N]` pool of one params value; its pairing is logged once per run. */
-    #paramsPool(params: NonNullable<PoolChoice['params']>, index: number, request: Request): PoolBackend {
+    #paramsPool(params: NonNullable<PoolChoice['params']>, index: number, request: Request): LivePool {
         const id = paramsPoolId(params.host, index);
         if (!this.#loggedParams.has(id)) {
             this.#loggedParams.add(id);
@@ -165,7 +174,7 @@ export class PoolDirectory {
                 `Pool ${id} serves requests with userData.sessionParams ${method ?? 'GET'} ${redact(url ?? request.url)}.`,
             );
         }
-        const pool = this.#pool(id, undefined, params.fingerprint);
+        const entry = this.#pool(id, undefined, params.fingerprint);
         const paired = this.#poolParams.get(id);
         // Defence in depth: a pool paired with other params never serves this request.
         if (paired !== undefined && paired !== params.fingerprint) {
@@ -174,20 +183,17 @@ export class PoolDirectory {
                     'set userData.sessionPool explicitly for one of them.',
             );
         }
-        return pool;
+        return entry;
     }
 
-    #pool(
-        id: string,
-        fromConfig: Omit<PoolConfig, 'id'> | undefined,
-        paramsFingerprint: string | undefined,
-    ): PoolBackend {
-        let pool = this.#pools.get(id);
-        if (!pool) {
+    #pool(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined, paramsFingerprint: string | undefined): LivePool {
+        let entry = this.#pools.get(id);
+        if (!entry) {
             const { store, host, parked, clock, options, log, timeline } = this.#deps;
             this.#sweep();
-            pool = store.createPool(id, this.#poolOptions(id, fromConfig), host);
-            this.#pools.set(id, pool);
+            const pool = store.createPool(id, this.#poolOptions(id, fromConfig), host);
+            entry = { pool, lastUsed: 0, busy: 0, totals: undefined };
+            this.#pools.set(id, entry);
             if (paramsFingerprint !== undefined) this.#poolParams.set(id, paramsFingerprint);
             parked.adoptInto(pool, {
                 paired: this.#poolParams.get(id),
@@ -197,7 +203,7 @@ export class PoolDirectory {
                 timeline,
             });
         }
-        return pool;
+        return entry;
     }
 
     /** Pool options by precedence: `pools[id]` option > `PoolConfig` from `pool()` > global options. */
@@ -228,11 +234,11 @@ export class PoolDirectory {
         if (!over && now - this.#lastSweep < idleMs / 10) return;
         this.#lastSweep = now;
         const idle: [PoolBackend, number][] = [];
-        for (const pool of this.#pools.values()) {
-            if (this.#busy.has(pool.id)) continue;
+        for (const { pool, busy, lastUsed } of this.#pools.values()) {
+            if (busy > 0) continue;
             const snapshot = pool.snapshot();
             if (snapshot.waiting > 0 || snapshot.initializing > 0) continue;
-            idle.push([pool, this.#lastUsed.get(pool.id) ?? 0]);
+            idle.push([pool, lastUsed]);
         }
         idle.sort((a, b) => a[1] - b[1]);
         let excess = over ? this.#pools.size - Math.floor(MAX_LIVE_POOLS * 0.9) : 0;
@@ -253,7 +259,6 @@ export class PoolDirectory {
             .map((managed) => ({ managed, paramsFingerprint: fingerprint }));
         pool.close(undefined);
         this.#pools.delete(id);
-        this.#lastUsed.delete(id);
         // Their bars end here (`closed`); a session that comes back with its pool gets a new one. The
         // timeline must not hold parked sessions: it would keep thousands of evicted sessions alive.
         const now = this.#deps.clock.now();

@@ -69,6 +69,16 @@ export const MAX_REPORT_POOLS = 100;
 /** Pools whose totals are kept; past it, the oldest pool's totals are dropped (and counted). */
 export const MAX_POOL_TOTALS = 10_000;
 
+/**
+ * A pool's totals as a caller keeps them between calls (the pool directory, one per live pool), so a
+ * request's {@link SessionTimeline.acquired} finds them without a lookup. `live` turns false when
+ * the totals are folded away for {@link MAX_POOL_TOTALS}; the next call then looks them up anew.
+ */
+export interface PoolTotalsHandle {
+    readonly totals: PoolTimelineTotals;
+    live: boolean;
+}
+
 interface OpenRecord {
     record: SessionRecord;
     session: ManagedSession;
@@ -83,7 +93,7 @@ export class SessionTimeline {
     readonly #records: SessionRecord[] = [];
     /** Records of sessions still in rotation, by session, so the end hooks find them. */
     readonly #open = new Map<ManagedSession, OpenRecord>();
-    readonly #totals = new Map<string, PoolTimelineTotals>();
+    readonly #totals = new Map<string, PoolTotalsHandle>();
     #dropped = 0;
     /** Pools whose totals were dropped for {@link MAX_POOL_TOTALS}. */
     #foldedPools = 0;
@@ -112,12 +122,18 @@ export class SessionTimeline {
         this.#add(poolId, session, at, at, true);
     }
 
-    /** A request got a session after waiting `waitedMs`. */
-    acquired(poolId: string, waitedMs: number): void {
-        const totals = this.#totalsOf(poolId);
+    /**
+     * A request of pool `poolId` got a session after waiting `waitedMs`. `known` is what this returned
+     * for the pool last time, if the caller kept it: it saves a lookup per request. Returns the
+     * handle to pass next time.
+     */
+    acquired(poolId: string, waitedMs: number, known?: PoolTotalsHandle): PoolTotalsHandle {
+        const handle = known?.live ? known : this.#handleOf(poolId);
+        const totals = handle.totals;
         totals.acquires++;
         totals.waitMsTotal += waitedMs;
         if (waitedMs > totals.waitMsMax) totals.waitMsMax = waitedMs;
+        return handle;
     }
 
     /** `session` left rotation for `reason` at `at`. Ignored for a session already ended or unknown. */
@@ -156,7 +172,7 @@ export class SessionTimeline {
         }
         const all = [...new Set([...sizes.keys(), ...this.#totals.keys()])];
         const activity = (id: string) => {
-            const totals = this.#totals.get(id);
+            const totals = this.#totals.get(id)?.totals;
             return totals ? totals.acquires + totals.sessions + totals.initsFailed : 0;
         };
         // The most active pools, in the order they first appeared.
@@ -216,13 +232,19 @@ export class SessionTimeline {
     }
 
     #totalsOf(poolId: string): PoolTimelineTotals {
-        let totals = this.#totals.get(poolId);
-        if (!totals) {
+        return this.#handleOf(poolId).totals;
+    }
+
+    #handleOf(poolId: string): PoolTotalsHandle {
+        let handle = this.#totals.get(poolId);
+        if (!handle) {
             if (this.#totals.size >= MAX_POOL_TOTALS) {
-                this.#totals.delete(this.#totals.keys().next().value!);
+                const oldest = this.#totals.keys().next().value!;
+                this.#totals.get(oldest)!.live = false;
+                this.#totals.delete(oldest);
                 this.#foldedPools++;
             }
-            totals = {
+            const totals: PoolTimelineTotals = {
                 poolId,
                 sessions: 0,
                 initsPassed: 0,
@@ -235,8 +257,9 @@ export class SessionTimeline {
                 waitMsMax: 0,
                 ended: {},
             };
-            this.#totals.set(poolId, totals);
+            handle = { totals, live: true };
+            this.#totals.set(poolId, handle);
         }
-        return totals;
+        return handle;
     }
 }
