@@ -356,15 +356,12 @@ export class Pool implements PoolBackend {
         session.nextUseAt = next;
         this.#keys[2 * index] = next;
         this.#keys[2 * index + 1] = order;
+        const usesLimit = this.#usesLimit;
+        const ageLimitMs = this.#ageLimitMs;
+        // Without limits (the common case) nothing else is read: `#initMsAverage` sits on a colder cache line.
         if (
-            retiresAfterUse(
-                session.uses,
-                session.createdAt,
-                now,
-                this.#usesLimit,
-                this.#ageLimitMs,
-                this.#initMsAverage,
-            )
+            (usesLimit !== undefined || ageLimitMs !== undefined) &&
+            retiresAfterUse(session.uses, session.createdAt, now, usesLimit, ageLimitMs, this.#initMsAverage)
         ) {
             this.#retire(session, request);
         }
