@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { NoSessionAvailableError } from '../src/index.js';
 import { ManualClock, type TimerHandle } from '../src/internal.js';
+import type { PoolHost } from '../src/pools/backend.js';
 import { createCrawleeSession, ManagedSession } from '../src/pools/managed-session.js';
-import { Pool, type PoolHost } from '../src/pools/pool.js';
+import { Pool } from '../src/pools/pool.js';
 import type { ResolvedPoolOptions } from '../src/types.js';
 import { isSettled, req, response, setup, silentLog } from './helpers.js';
 

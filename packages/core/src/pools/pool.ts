@@ -16,9 +16,6 @@ import {
     usesLimit,
 } from './policy.js';
 
-/** Moved to `backend.ts`; re-exported here until every import names `backend.ts`. */
-export type { PoolHost, PoolSnapshot, StoredSession } from './backend.js';
-
 interface Waiter {
     request: Request;
     /** Opened a slot: served by a newly initialised session, not by one already in rotation. */

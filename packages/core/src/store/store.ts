@@ -2,11 +2,6 @@ import type { Log } from '@crawlee/core';
 import type { PoolBackend, PoolHost } from '../pools/backend.js';
 import type { ResolvedPoolOptions } from '../types.js';
 
-/** Moved to `pools/backend.ts`; re-exported here until every import names `pools/backend.ts`. */
-export type { FailureKind, PoolBackend } from '../pools/backend.js';
-/** Moved to `memory-store.ts`; re-exported here until every import names `memory-store.ts`. */
-export { MemorySessionStore, memorySessionStore } from './memory-store.js';
-
 /** What a store learns when an engine opens it. */
 export interface StoreContext {
     log: Log;
