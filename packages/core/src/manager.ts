@@ -279,7 +279,7 @@ export class SessionManager {
             this.#directory.leave(entry);
             throw error;
         }
-        entry.totals = this.#timeline.acquired(pool.id, this.#clock.now() - waitStart, entry.totals);
+        this.#timeline.acquired(this.#directory.totalsOf(entry), this.#clock.now() - waitStart);
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
         let overrides: RequestOverrides | undefined;

@@ -4,7 +4,7 @@ import type { SessionConfig } from '../config/session-config.js';
 import type { ResolvedManagedSessionsOptions } from '../options.js';
 import type { ParkedSessions } from '../persist/parked.js';
 import { redact } from '../redact.js';
-import type { PoolTotalsHandle, SessionTimeline } from '../report/timeline.js';
+import type { PoolTimelineTotals, SessionTimeline } from '../report/timeline.js';
 import type { StoreConnection } from '../store/store.js';
 import type { PoolConfig, ResolvedPoolOptions } from '../types.js';
 import type { PoolBackend, PoolHost, PoolSnapshot } from './backend.js';
@@ -51,8 +51,10 @@ export interface LivePool {
     lastUsed: number;
     /** Acquires under way plus leases out: a pool with any is never evicted. */
     busy: number;
-    /** Its totals in the session timeline, once it served a request (saves the timeline a lookup). */
-    totals: PoolTotalsHandle | undefined;
+    /** Its totals in the session timeline, kept once it served a request: saves a lookup per request. */
+    totals: PoolTimelineTotals | undefined;
+    /** The timeline's `folds` when `totals` was looked up: once it changed, they may be folded away. */
+    totalsFolds: number;
 }
 
 /**
@@ -159,6 +161,16 @@ export class PoolDirectory {
         if (entry.busy > 0) entry.busy--;
     }
 
+    /** The pool's totals in the session timeline (kept on the record while the timeline folds none away). */
+    totalsOf(entry: LivePool): PoolTimelineTotals {
+        const timeline = this.#deps.timeline;
+        if (entry.totals === undefined || entry.totalsFolds !== timeline.folds) {
+            entry.totals = timeline.totalsOf(entry.pool.id);
+            entry.totalsFolds = timeline.folds;
+        }
+        return entry.totals;
+    }
+
     /** Closes every live pool (see `PoolBackend.close`). */
     closeAll(reason: string | undefined): void {
         for (const entry of this.#pools.values()) entry.pool.close(reason);
@@ -192,7 +204,7 @@ export class PoolDirectory {
             const { store, host, parked, clock, options, log, timeline } = this.#deps;
             this.#sweep();
             const pool = store.createPool(id, this.#poolOptions(id, fromConfig), host);
-            entry = { pool, lastUsed: 0, busy: 0, totals: undefined };
+            entry = { pool, lastUsed: 0, busy: 0, totals: undefined, totalsFolds: 0 };
             this.#pools.set(id, entry);
             if (paramsFingerprint !== undefined) this.#poolParams.set(id, paramsFingerprint);
             parked.adoptInto(pool, {

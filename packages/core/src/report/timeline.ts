@@ -69,16 +69,6 @@ export const MAX_REPORT_POOLS = 100;
 /** Pools whose totals are kept; past it, the oldest pool's totals are dropped (and counted). */
 export const MAX_POOL_TOTALS = 10_000;
 
-/**
- * A pool's totals as a caller keeps them between calls (the pool directory, one per live pool), so a
- * request's {@link SessionTimeline.acquired} finds them without a lookup. `live` turns false when
- * the totals are folded away for {@link MAX_POOL_TOTALS}; the next call then looks them up anew.
- */
-export interface PoolTotalsHandle {
-    readonly totals: PoolTimelineTotals;
-    live: boolean;
-}
-
 interface OpenRecord {
     record: SessionRecord;
     session: ManagedSession;
@@ -93,7 +83,7 @@ export class SessionTimeline {
     readonly #records: SessionRecord[] = [];
     /** Records of sessions still in rotation, by session, so the end hooks find them. */
     readonly #open = new Map<ManagedSession, OpenRecord>();
-    readonly #totals = new Map<string, PoolTotalsHandle>();
+    readonly #totals = new Map<string, PoolTimelineTotals>();
     #dropped = 0;
     /** Pools whose totals were dropped for {@link MAX_POOL_TOTALS}. */
     #foldedPools = 0;
@@ -104,7 +94,7 @@ export class SessionTimeline {
 
     /** An init finished: `session` when it passed, `undefined` when it failed. */
     initFinished(poolId: string, startedAt: number, endedAt: number, session: ManagedSession | undefined): void {
-        const totals = this.#totalsOf(poolId);
+        const totals = this.totalsOf(poolId);
         const took = Math.max(0, endedAt - startedAt);
         if (!session) {
             totals.initsFailed++;
@@ -123,17 +113,44 @@ export class SessionTimeline {
     }
 
     /**
-     * A request of pool `poolId` got a session after waiting `waitedMs`. `known` is what this returned
-     * for the pool last time, if the caller kept it: it saves a lookup per request. Returns the
-     * handle to pass next time.
+     * Pools whose totals were dropped for {@link MAX_POOL_TOTALS} so far. A caller that keeps a pool's
+     * {@link totalsOf} between calls (saving a lookup per request) looks them up again once this changed.
      */
-    acquired(poolId: string, waitedMs: number, known?: PoolTotalsHandle): PoolTotalsHandle {
-        const handle = known?.live ? known : this.#handleOf(poolId);
-        const totals = handle.totals;
+    get folds(): number {
+        return this.#foldedPools;
+    }
+
+    /** The totals of pool `poolId`, created on first use (the oldest pool's are folded away past {@link MAX_POOL_TOTALS}). */
+    totalsOf(poolId: string): PoolTimelineTotals {
+        let totals = this.#totals.get(poolId);
+        if (!totals) {
+            if (this.#totals.size >= MAX_POOL_TOTALS) {
+                this.#totals.delete(this.#totals.keys().next().value!);
+                this.#foldedPools++;
+            }
+            totals = {
+                poolId,
+                sessions: 0,
+                initsPassed: 0,
+                initsFailed: 0,
+                initMsTotal: 0,
+                initMsMax: 0,
+                failedInitMsTotal: 0,
+                acquires: 0,
+                waitMsTotal: 0,
+                waitMsMax: 0,
+                ended: {},
+            };
+            this.#totals.set(poolId, totals);
+        }
+        return totals;
+    }
+
+    /** A request got a session of the pool whose {@link totalsOf} is `totals`, after waiting `waitedMs`. */
+    acquired(totals: PoolTimelineTotals, waitedMs: number): void {
         totals.acquires++;
         totals.waitMsTotal += waitedMs;
         if (waitedMs > totals.waitMsMax) totals.waitMsMax = waitedMs;
-        return handle;
     }
 
     /** `session` left rotation for `reason` at `at`. Ignored for a session already ended or unknown. */
@@ -172,7 +189,7 @@ export class SessionTimeline {
         }
         const all = [...new Set([...sizes.keys(), ...this.#totals.keys()])];
         const activity = (id: string) => {
-            const totals = this.#totals.get(id)?.totals;
+            const totals = this.#totals.get(id);
             return totals ? totals.acquires + totals.sessions + totals.initsFailed : 0;
         };
         // The most active pools, in the order they first appeared.
@@ -190,7 +207,7 @@ export class SessionTimeline {
             pools: ids.map((id) => ({
                 id,
                 size: sizes.get(id),
-                totals: structuredClone(this.#totalsOf(id)),
+                totals: structuredClone(this.totalsOf(id)),
                 sessions: (byPool.get(id) ?? []).sort((a, b) => a.initStartAt - b.initStartAt),
             })),
         };
@@ -198,7 +215,7 @@ export class SessionTimeline {
     }
 
     #add(poolId: string, session: ManagedSession, initStartAt: number, readyAt: number, restored: boolean): void {
-        this.#totalsOf(poolId).sessions++;
+        this.totalsOf(poolId).sessions++;
         const record: SessionRecord = {
             poolId,
             sessionId: session.id,
@@ -219,7 +236,7 @@ export class SessionTimeline {
         record.endAt = at;
         record.endReason = reason;
         record.uses = session.uses;
-        this.#totalsOf(record.poolId).ended[reason] = (this.#totalsOf(record.poolId).ended[reason] ?? 0) + 1;
+        this.totalsOf(record.poolId).ended[reason] = (this.totalsOf(record.poolId).ended[reason] ?? 0) + 1;
     }
 
     /** Drops the oldest records in one batch (amortised O(1) per session). */
@@ -229,37 +246,5 @@ export class SessionTimeline {
         this.#dropped += drop;
         const goneSet = new Set(gone);
         for (const [session, open] of this.#open) if (goneSet.has(open.record)) this.#open.delete(session);
-    }
-
-    #totalsOf(poolId: string): PoolTimelineTotals {
-        return this.#handleOf(poolId).totals;
-    }
-
-    #handleOf(poolId: string): PoolTotalsHandle {
-        let handle = this.#totals.get(poolId);
-        if (!handle) {
-            if (this.#totals.size >= MAX_POOL_TOTALS) {
-                const oldest = this.#totals.keys().next().value!;
-                this.#totals.get(oldest)!.live = false;
-                this.#totals.delete(oldest);
-                this.#foldedPools++;
-            }
-            const totals: PoolTimelineTotals = {
-                poolId,
-                sessions: 0,
-                initsPassed: 0,
-                initsFailed: 0,
-                initMsTotal: 0,
-                initMsMax: 0,
-                failedInitMsTotal: 0,
-                acquires: 0,
-                waitMsTotal: 0,
-                waitMsMax: 0,
-                ended: {},
-            };
-            handle = { totals, live: true };
-            this.#totals.set(poolId, handle);
-        }
-        return handle;
     }
 }
