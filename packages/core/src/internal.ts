@@ -11,8 +11,21 @@ export { SessionManager, type SessionManagerDeps } from './manager.js';
 export { MAX_TIMER_SECS, OPTION_DEFAULTS } from './options.js';
 export { type PersistedState, STATE_FORMAT, STATE_VERSION } from './persist/state.js';
 export type { FailureKind, PoolBackend, PoolHost, StoredSession } from './pools/backend.js';
-export type { EndReason, ManagedSession } from './pools/managed-session.js';
-export { describeError, redact } from './redact.js';
+export { type LearnedLifetime, LifetimeLearner } from './pools/lifetime.js';
+export { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
+export {
+    ageLimitMs,
+    averageInitMs,
+    isPastAge,
+    type LifetimeOptions,
+    learnedLifetime,
+    lifetimeLearner,
+    nextUseAt,
+    retiresAfterUse,
+    usesLimit,
+} from './pools/policy.js';
+export { Pool } from './pools/pool.js';
+export { describeError, redact, safeCause } from './redact.js';
 export { END_STYLES, escapeHtml, renderSessionReport } from './report/html.js';
 export {
     MAX_TIMELINE_SESSIONS,
@@ -31,6 +44,7 @@ export type {
     SharedPoolState,
     SharedSessionInfo,
     SharedTakeResult,
+    StoreProblem,
 } from './store/shared-state.js';
 export type { StoreConnection, StoreContext } from './store/store.js';
 export type { ResolvedPoolOptions } from './types.js';

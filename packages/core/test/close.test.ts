@@ -1,6 +1,6 @@
 import type { Request, Session } from '@crawlee/core';
+import { type Download, SessionConfig, type SessionResponse, SessionsClosedError } from '@managed-sessions/core';
 import { describe, expect, it } from 'vitest';
-import { type Download, SessionConfig, type SessionResponse, SessionsClosedError } from '../src/index.js';
 import { type Deferred, deferred, type Harness, isSettled, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -5,8 +5,13 @@ import {
     type ManagedSessionsOptions,
     SessionConfigRegistry,
     type SessionResponse,
-} from '../src/index.js';
-import { type InitDownloadArgs, ManualClock, SessionManager, type SessionManagerDeps } from '../src/internal.js';
+} from '@managed-sessions/core';
+import {
+    type InitDownloadArgs,
+    ManualClock,
+    SessionManager,
+    type SessionManagerDeps,
+} from '@managed-sessions/core/internal';
 
 /** What the fake init download saw for one call. */
 export interface DownloadCall {

@@ -1,5 +1,4 @@
 import type { Request, Session } from '@crawlee/core';
-import { describe, expect, it } from 'vitest';
 import {
     CloseCrawlerError,
     type Download,
@@ -12,8 +11,9 @@ import {
     SessionsClosedError,
     type StatName,
     TooManyBadSessionInitsError,
-} from '../src/index.js';
-import type { SessionManagerDeps } from '../src/internal.js';
+} from '@managed-sessions/core';
+import type { SessionManagerDeps } from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 import { captureLog, type Responder, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -1,5 +1,4 @@
 import type { Request, Session } from '@crawlee/core';
-import { describe, expect, it } from 'vitest';
 import {
     type Download,
     getRequestSessionId,
@@ -14,7 +13,8 @@ import {
     type SessionResponse,
     SessionsClosedError,
     UNSUPPORTED_SET_LOCATION,
-} from '../src/index.js';
+} from '@managed-sessions/core';
+import { describe, expect, it } from 'vitest';
 import { captureLog, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

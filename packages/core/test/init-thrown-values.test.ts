@@ -1,5 +1,4 @@
 import type { Request, Session } from '@crawlee/core';
-import { describe, expect, it } from 'vitest';
 import {
     type Download,
     type InitRequest,
@@ -7,9 +6,9 @@ import {
     SessionCheckFailedError,
     SessionConfig,
     type StatName,
-} from '../src/index.js';
-import { describeError, type SessionManagerDeps } from '../src/internal.js';
-import { safeCause } from '../src/redact.js';
+} from '@managed-sessions/core';
+import { describeError, type SessionManagerDeps, safeCause } from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 import { captureLog, type Responder, req, response, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -1,6 +1,6 @@
+import { SessionCheckFailedError, SessionConfig, type SessionResponse } from '@managed-sessions/core';
+import type { SessionLease } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { SessionCheckFailedError, SessionConfig, type SessionResponse } from '../src/index.js';
-import type { SessionLease } from '../src/internal.js';
 import { type Harness, req, response, setup } from './helpers.js';
 
 const URL = 'https://shop.example/p';

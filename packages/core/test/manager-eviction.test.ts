@@ -1,5 +1,5 @@
+import { SessionControlError } from '@managed-sessions/core';
 import { describe, expect, it } from 'vitest';
-import { SessionControlError } from '../src/index.js';
 import { req, response, setup } from './helpers.js';
 
 /** The default of the option poolIdleSecs, and MAX_LIVE_POOLS of pools/directory.ts. */

@@ -1,6 +1,11 @@
 import type { Request, Session } from '@crawlee/core';
+import {
+    SessionCheckFailedError,
+    SessionConfig,
+    SessionConfigRegistry,
+    type SessionResponse,
+} from '@managed-sessions/core';
 import { describe, expect, it } from 'vitest';
-import { SessionCheckFailedError, SessionConfig, SessionConfigRegistry, type SessionResponse } from '../src/index.js';
 import { isSettled, req, response, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

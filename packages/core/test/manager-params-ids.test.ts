@@ -1,6 +1,6 @@
+import { MemorySessionStore, type SessionStore } from '@managed-sessions/core';
+import type { StoreConnection } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { MemorySessionStore, type SessionStore } from '../src/index.js';
-import type { StoreConnection } from '../src/internal.js';
 import { captureLog, req, setup } from './helpers.js';
 
 const HOST = 'shop.example';

@@ -3,9 +3,8 @@
  * tag of each option in the TSDoc of ManagedSessionsOptions shows the same value.
  */
 import { readFileSync } from 'node:fs';
+import { OPTION_DEFAULTS, resolveOptions } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { resolveOptions } from '../src/internal.js';
-import { OPTION_DEFAULTS } from '../src/options.js';
 
 /** `@default` text per option of the `ManagedSessionsOptions` interface in options.ts. */
 function documentedDefaults(): Map<string, string> {

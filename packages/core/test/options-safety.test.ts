@@ -3,9 +3,10 @@
  * vanishes, a prototype reached through a dictionary, a save that fails mid-crawl, a timer Node.js
  * cannot set, a status line per pool many times a second) are rejected at the entry, naming the path.
  */
+
+import { type ManagedSessionsOptions, ManagedSessionsOptionsError } from '@managed-sessions/core';
+import { resolveOptions } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { type ManagedSessionsOptions, ManagedSessionsOptionsError } from '../src/index.js';
-import { resolveOptions } from '../src/internal.js';
 
 function optionsError(input: unknown): ManagedSessionsOptionsError {
     try {

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
 import {
     type ManagedSessionsOptions,
     ManagedSessionsOptionsError,
     SessionConfigRegistry,
     sessionConfigRegistry,
-} from '../src/index.js';
-import { resolveOptions, SessionManager } from '../src/internal.js';
+} from '@managed-sessions/core';
+import { resolveOptions, SessionManager } from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 import { FakeDownload } from './helpers.js';
 
 function optionsError(input: unknown): ManagedSessionsOptionsError {

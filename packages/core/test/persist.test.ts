@@ -1,6 +1,6 @@
 import { LogLevel } from '@crawlee/core';
+import { STATE_FORMAT, STATE_VERSION } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { STATE_FORMAT, STATE_VERSION } from '../src/internal.js';
 import { captureLog, req, response, setup } from './helpers.js';
 
 const URL = 'https://shop.example/p/1';

@@ -1,5 +1,4 @@
 import type { Request } from '@crawlee/core';
-import { describe, expect, it } from 'vitest';
 import {
     type InitRequest,
     type Location,
@@ -8,8 +7,9 @@ import {
     PoolError,
     SessionConfig,
     SessionControlError,
-} from '../src/index.js';
-import { hostOf, type SessionLease, type SessionManager } from '../src/internal.js';
+} from '@managed-sessions/core';
+import { hostOf, type SessionLease, type SessionManager } from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 import { captureLog, isSettled, req, settle, setup } from './helpers.js';
 
 /** Sets any location with a POST to /location, so located pools can initialise. */

@@ -2,19 +2,20 @@
  * The rotation policy both pool backends follow (`pools/policy.ts`), on plain inputs: no pool,
  * no clock, no store.
  */
-import { describe, expect, it } from 'vitest';
-import { LifetimeLearner } from '../src/pools/lifetime.js';
+
 import {
     ageLimitMs,
     averageInitMs,
     isPastAge,
+    LifetimeLearner,
     type LifetimeOptions,
     learnedLifetime,
     lifetimeLearner,
     nextUseAt,
     retiresAfterUse,
     usesLimit,
-} from '../src/pools/policy.js';
+} from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 
 const NOW = 1_700_000_000_000;
 

@@ -2,8 +2,9 @@
  * The exact order in which a pool hands out its sessions: earliest next-use time first, least
  * recently assigned on ties, whatever discards and replacements did to the pool's order.
  */
+
+import type { SessionLease } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import type { SessionLease } from '../src/internal.js';
 import { type Harness, req, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

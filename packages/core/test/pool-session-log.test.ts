@@ -4,8 +4,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { Log, LogLevel, type Session } from '@crawlee/core';
+import { createCrawleeSession } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { createCrawleeSession } from '../src/pools/managed-session.js';
 import { captureLog } from './helpers.js';
 
 const hub = Object.assign(new EventEmitter(), { blockedStatusCodes: [] as number[] });

@@ -1,6 +1,6 @@
+import { type ManagedSessionsOptions, NoSessionAvailableError, type SessionResponse } from '@managed-sessions/core';
+import type { SessionLease } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { type ManagedSessionsOptions, NoSessionAvailableError, type SessionResponse } from '../src/index.js';
-import type { SessionLease } from '../src/internal.js';
 import { type Deferred, deferred, type Harness, isSettled, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -1,7 +1,7 @@
 import type { Request, Session } from '@crawlee/core';
+import { type Download, PoolError, SessionConfig } from '@managed-sessions/core';
+import { redact } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { type Download, PoolError, SessionConfig } from '../src/index.js';
-import { redact } from '../src/internal.js';
 import { captureLog, req, response, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -1,5 +1,5 @@
+import { redact } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { redact } from '../src/internal.js';
 
 describe('redact', () => {
     it.each([

@@ -1,7 +1,5 @@
+import { SessionConfig, sessionConfig, sessionConfigRegistry } from '@managed-sessions/core';
 import { describe, expect, it } from 'vitest';
-import { SessionConfig } from '../src/config/session-config.js';
-import { sessionConfig } from '../src/registry/decorator.js';
-import { sessionConfigRegistry } from '../src/registry/registry.js';
 
 // These tests register into the default registry, which lives for the whole test file: every
 // test uses hosts of its own.

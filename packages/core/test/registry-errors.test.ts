@@ -1,6 +1,5 @@
+import { SessionConfig, SessionConfigRegistry } from '@managed-sessions/core';
 import { describe, expect, it } from 'vitest';
-import { SessionConfig } from '../src/config/session-config.js';
-import { SessionConfigRegistry } from '../src/registry/registry.js';
 
 class Shop extends SessionConfig {}
 class Other extends SessionConfig {}

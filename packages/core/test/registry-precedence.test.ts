@@ -1,6 +1,5 @@
+import { SessionConfig, SessionConfigRegistry, sessionConfigRegistry } from '@managed-sessions/core';
 import { describe, expect, it } from 'vitest';
-import { SessionConfig } from '../src/config/session-config.js';
-import { SessionConfigRegistry, sessionConfigRegistry } from '../src/registry/registry.js';
 
 describe('seeded registry', () => {
     it('returns SessionConfig for every URL when nothing is registered', () => {

@@ -1,4 +1,3 @@
-import { describe, expect, it } from 'vitest';
 import {
     END_STYLES,
     escapeHtml,
@@ -6,7 +5,8 @@ import {
     type SessionLease,
     type SessionReportData,
     SessionTimeline,
-} from '../src/internal.js';
+} from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 import { req, response, settle, setup } from './helpers.js';
 
 const URL = 'https://shop.example/p';

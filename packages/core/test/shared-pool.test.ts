@@ -5,13 +5,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { LogLevel, type Request } from '@crawlee/core';
+import { NoSessionAvailableError, TooManyBadSessionInitsError } from '@managed-sessions/core';
+import {
+    createCrawleeSession,
+    ManagedSession,
+    ManualClock,
+    type PoolHost,
+    type ResolvedPoolOptions,
+    SharedPool,
+} from '@managed-sessions/core/internal';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NoSessionAvailableError, TooManyBadSessionInitsError } from '../src/index.js';
-import { ManualClock } from '../src/internal.js';
-import type { PoolHost } from '../src/pools/backend.js';
-import { createCrawleeSession, ManagedSession } from '../src/pools/managed-session.js';
-import { SharedPool } from '../src/store/shared-pool.js';
-import type { ResolvedPoolOptions } from '../src/types.js';
 import { captureLog, type Deferred, deferred, isSettled, req, settle } from './helpers.js';
 import { MemorySharedStore } from './support/memory-shared-state.js';
 

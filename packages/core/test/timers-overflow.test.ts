@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
+import { NoSessionAvailableError } from '@managed-sessions/core';
+import {
+    createCrawleeSession,
+    ManagedSession,
+    ManualClock,
+    Pool,
+    type PoolHost,
+    type ResolvedPoolOptions,
+    type TimerHandle,
+} from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { NoSessionAvailableError } from '../src/index.js';
-import { ManualClock, type TimerHandle } from '../src/internal.js';
-import type { PoolHost } from '../src/pools/backend.js';
-import { createCrawleeSession, ManagedSession } from '../src/pools/managed-session.js';
-import { Pool } from '../src/pools/pool.js';
-import type { ResolvedPoolOptions } from '../src/types.js';
 import { isSettled, req, response, setup, silentLog } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

@@ -1,5 +1,4 @@
 import { type Request, type Session, SessionError } from '@crawlee/core';
-import { describe, expect, it } from 'vitest';
 import {
     getRequestSessionId,
     type ManagedSessionsOptions,
@@ -9,8 +8,9 @@ import {
     SessionDownloadError,
     type SessionResponse,
     STAT_NAMES,
-} from '../src/index.js';
-import type { SessionLease } from '../src/internal.js';
+} from '@managed-sessions/core';
+import type { SessionLease } from '@managed-sessions/core/internal';
+import { describe, expect, it } from 'vitest';
 import { type Deferred, deferred, type Harness, isSettled, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';

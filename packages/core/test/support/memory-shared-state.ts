@@ -6,14 +6,15 @@
  * remove-if-present discards that claim one replacement, a bad-init count shared by every process.
  * The Redis integration tests hold the real scripts to the same behaviour.
  */
-import type { FailureKind, StoredSession } from '../../src/pools/backend.js';
 import type {
+    FailureKind,
     SharedDiscardOutcome,
     SharedPoolEvent,
     SharedPoolState,
     SharedTakeResult,
+    StoredSession,
     StoreProblem,
-} from '../../src/store/shared-state.js';
+} from '@managed-sessions/core/internal';
 
 interface Entry {
     version: number;
