@@ -20,7 +20,8 @@ export function bindNavigation(gotOptions: Record<string, unknown>, request: Req
     // the request's and other hooks' cookies), and a redirect hop's only when the session has some for
     // it. Whenever the URL requested is another (a processRequest() URL, every hop), its headers are
     // rebuilt here, last, for that exact URL.
-    let rebuild = new URL(overrides?.url ?? request.url).href !== new URL(request.url).href;
+    // Without a processRequest() URL the URL requested is request.url itself: no parse per attempt.
+    let rebuild = overrides?.url !== undefined && new URL(overrides.url).href !== new URL(request.url).href;
     const hooks = (gotOptions.hooks ?? {}) as Record<string, unknown[]>;
     gotOptions.hooks = {
         ...hooks,
