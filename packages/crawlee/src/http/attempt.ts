@@ -1,8 +1,8 @@
 import type { BaseHttpClient, Request } from '@crawlee/core';
-import type { SessionLease } from '@managed-sessions/core/internal';
+import { hostOf, type SessionLease } from '@managed-sessions/core/internal';
 import type { ClientResponse } from './response.js';
 import { sendSessionRequest } from './session-request.js';
-import { type HookOptions, hostOf, rescopeHeaders, type ScopedHeaders, storeHopCookies } from './url-scope.js';
+import { type HookOptions, rescopeHeaders, type ScopedHeaders, storeHopCookies } from './url-scope.js';
 
 /**
  * Makes an HTTP crawler's navigation (got options of a pre-navigation hook) one of `lease`'s session:

@@ -1,9 +1,9 @@
 import { type BaseHttpClient, type HttpRequestOptions, processHttpRequestOptions, type Session } from '@crawlee/core';
 import type { SessionResponse } from '@managed-sessions/core';
+import { hostOf } from '@managed-sessions/core/internal';
 import { type ClientResponse, completeResponse, toSessionResponse } from './response.js';
 import {
     type HookOptions,
-    hostOf,
     mergeCookies,
     type RedirectLike,
     rescopeHeaders,

@@ -1,4 +1,5 @@
 import type { Session } from '@crawlee/core';
+import { hostOf } from '@managed-sessions/core/internal';
 
 /** `processRequest()` headers and the host they were produced for: the host the attempt fetches. */
 export interface ScopedHeaders {
@@ -16,10 +17,6 @@ export interface HookOptions {
 export interface RedirectLike {
     headers: Record<string, string | string[] | undefined>;
     url: string;
-}
-
-export function hostOf(url: string | URL): string {
-    return new URL(String(url)).host;
 }
 
 /**
