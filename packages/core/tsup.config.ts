@@ -14,4 +14,5 @@ export default defineConfig({
     sourcemap: true,
     clean: true,
     target: 'node18',
+    treeshake: true,
 });
