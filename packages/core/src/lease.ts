@@ -1,7 +1,6 @@
 import type { Request, Session } from '@crawlee/core';
 import type { SessionConfig } from './config/session-config.js';
 import type { PoolBackend } from './pools/backend.js';
-import type { LivePool } from './pools/directory.js';
 import type { ManagedSession } from './pools/managed-session.js';
 import type { RequestOverrides, SessionResponse } from './types.js';
 
@@ -34,9 +33,8 @@ export interface LeaseState {
     /** The manager that issued the lease: another manager's lease is rejected. */
     owner: object;
     managed: ManagedSession;
+    /** Its pool, which also keeps the directory's bookkeeping: release needs no lookup. */
     pool: PoolBackend;
-    /** The pool's record in the directory, so release needs no lookup. */
-    entry: LivePool;
     config: SessionConfig;
     released: boolean;
 }

@@ -30,7 +30,7 @@ import { ParkedSessions } from './persist/parked.js';
 import { restoreRecord, snapshotRecord } from './persist/record.js';
 import type { PersistedState } from './persist/state.js';
 import type { PoolBackend, PoolHost, PoolSnapshot } from './pools/backend.js';
-import { type LivePool, PoolDirectory } from './pools/directory.js';
+import { PoolDirectory } from './pools/directory.js';
 import { createCrawleeSession, type EndReason, ManagedSession } from './pools/managed-session.js';
 import { readSessionControls } from './pools/pool-id.js';
 import { describeError, describeSessionError, redact, safeCause } from './redact.js';
@@ -199,12 +199,13 @@ export class SessionManager {
      * Sessions still in rotation show as `alive` up to now.
      */
     sessionReport(): SessionReportData {
-        return this.#timeline.data(
-            this.#clock.now(),
-            this.pools().map(({ id, size }) => ({ id, size })),
-            this.#stats.snapshot(),
-            this.#closeReason,
-        );
+        return this.#timeline.data(this.#clock.now(), this.#reportPools(), this.#stats.snapshot(), this.#closeReason);
+    }
+
+    /** Every pool known (live and evicted), with the acquires the live ones counted. */
+    #reportPools(): { id: string; size: number; acquires?: number }[] {
+        const acquires = new Map([...this.#directory.live()].map((pool) => [pool.id, pool.acquires]));
+        return this.pools().map(({ id, size }) => ({ id, size, acquires: acquires.get(id) ?? 0 }));
     }
 
     /** {@link sessionReport} as a self-contained HTML page (inline SVG and CSS, no script). */
@@ -259,27 +260,28 @@ export class SessionManager {
             return undefined;
         }
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
-        let entry: LivePool;
+        let pool: PoolBackend;
         try {
             const chosen = this.#directory.poolFor(config, request, controls);
-            entry = chosen instanceof Promise ? await this.#guarded(chosen) : chosen;
+            pool = chosen instanceof Promise ? await this.#guarded(chosen) : chosen;
         } catch (error) {
             this.#onHookError(error);
             if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
             throw error;
         }
-        const pool = entry.pool;
         const avoid = this.#failedOn.size > 0 ? this.#takeFailed(request) : undefined;
         const waitStart = this.#clock.now();
-        this.#directory.enter(entry, waitStart);
+        this.#directory.enter(pool, waitStart);
         let managed: ManagedSession;
         try {
             managed = await pool.acquire(request, avoid);
         } catch (error) {
-            this.#directory.leave(entry);
+            this.#directory.leave(pool);
             throw error;
         }
-        this.#timeline.acquired(this.#directory.totalsOf(entry), this.#clock.now() - waitStart);
+        pool.acquires++;
+        const waited = this.#clock.now() - waitStart;
+        if (waited > 0) this.#timeline.waited(pool.id, waited);
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
         let overrides: RequestOverrides | undefined;
@@ -292,10 +294,10 @@ export class SessionManager {
         } catch (error) {
             this.#onHookError(error);
             pool.release(managed);
-            this.#directory.leave(entry);
+            this.#directory.leave(pool);
             throw asError(error, `${config.constructor.name}.processRequest()`, request.url);
         }
-        return new Lease(request, { owner: this, managed, pool, entry, config, released: false }, overrides);
+        return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
     }
 
     /**
@@ -416,7 +418,7 @@ export class SessionManager {
         if (!state || state.owner !== this || state.released) return;
         state.released = true;
         state.pool.release(state.managed);
-        this.#directory.leave(state.entry);
+        this.#directory.leave(state.pool);
     }
 
     /**

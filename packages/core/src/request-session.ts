@@ -1,10 +1,11 @@
 import type { Request, Session } from '@crawlee/core';
 
-const sessionIds = new WeakMap<Request, string>();
+/** The session of each request's current attempt: the `Session` itself, so binding reads nothing of it. */
+const sessions = new WeakMap<Request, Session>();
 
 /** Records the session serving the current attempt of `request`. */
 export function bindRequestSession(request: Request, session: Session): void {
-    sessionIds.set(request, session.id);
+    sessions.set(request, session);
 }
 
 /**
@@ -12,5 +13,5 @@ export function bindRequestSession(request: Request, session: Session): void {
  * `proxyConfiguration.newProxyInfo`), or `undefined` when no managed session serves it.
  */
 export function getRequestSessionId(request: Request): string | undefined {
-    return sessionIds.get(request);
+    return sessions.get(request)?.id;
 }

@@ -4,6 +4,7 @@ import type { TooManyBadSessionInitsError } from '../errors.js';
 import type { ResolvedPoolOptions } from '../types.js';
 import type { LearnedLifetime } from './lifetime.js';
 import type { EndReason, ManagedSession } from './managed-session.js';
+import type { PoolUsage } from './usage.js';
 
 /**
  * The contract between the engine and a pool implementation: the in-memory `Pool` (`pool.ts`) and
@@ -64,8 +65,9 @@ export interface PoolSnapshot {
 /**
  * One pool as the engine drives it. The default store gives the in-memory `Pool`; a shared
  * store gives a pool whose membership, rotation and counters live elsewhere (see `SharedPool`).
+ * Both extend `PoolUsage`, the engine's bookkeeping about the pool.
  */
-export interface PoolBackend {
+export interface PoolBackend extends PoolUsage {
     readonly id: string;
     readonly options: ResolvedPoolOptions;
     /** Consecutive failed inits, as far as this process knows. */

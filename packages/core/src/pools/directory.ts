@@ -4,7 +4,7 @@ import type { SessionConfig } from '../config/session-config.js';
 import type { ResolvedManagedSessionsOptions } from '../options.js';
 import type { ParkedSessions } from '../persist/parked.js';
 import { redact } from '../redact.js';
-import type { PoolTimelineTotals, SessionTimeline } from '../report/timeline.js';
+import type { SessionTimeline } from '../report/timeline.js';
 import type { StoreConnection } from '../store/store.js';
 import type { PoolConfig, ResolvedPoolOptions } from '../types.js';
 import type { PoolBackend, PoolHost, PoolSnapshot } from './backend.js';
@@ -41,30 +41,16 @@ export interface PoolDirectoryDeps {
 }
 
 /**
- * One live pool and what the engine keeps about it, in one record found by one lookup per request
- * (and carried on the lease for its release): with 10,000 pools, every further per-pool map cost
- * the engine a cold lookup per request (bench/README.md, engine cost).
- */
-export interface LivePool {
-    readonly pool: PoolBackend;
-    /** When it was last asked for a session (the clock's ms): idle pools are evicted. */
-    lastUsed: number;
-    /** Acquires under way plus leases out: a pool with any is never evicted. */
-    busy: number;
-    /** Its totals in the session timeline, kept once it served a request: saves a lookup per request. */
-    totals: PoolTimelineTotals | undefined;
-    /** The timeline's `folds` when `totals` was looked up: once it changed, they may be folded away. */
-    totalsFolds: number;
-}
-
-/**
  * The live pools by id: picks the pool of a request (its id after `userData` controls and
  * `pool()`, its options by precedence, the `host[N]` numbering of `sessionParams`), creates pools
  * on first use with their parked sessions, and evicts idle ones.
  */
 export class PoolDirectory {
     readonly #deps: PoolDirectoryDeps;
-    readonly #pools = new Map<string, LivePool>();
+    /** The live pools by id; each keeps the engine's bookkeeping about it (`PoolUsage`): one lookup per request. */
+    readonly #pools = new Map<string, PoolBackend>();
+    /** The clock's time when the directory started: pools' `lastUsed` counts from it. */
+    readonly #epoch: number;
     readonly #paramsIds = new ParamsPoolIds();
     /** The `sessionParams` fingerprint of each pool numbered for params (`host[N]`). */
     readonly #poolParams = new Map<string, string>();
@@ -79,16 +65,17 @@ export class PoolDirectory {
 
     constructor(deps: PoolDirectoryDeps) {
         this.#deps = deps;
+        this.#epoch = deps.clock.now();
     }
 
     /** The live pools. */
     *live(): IterableIterator<PoolBackend> {
-        for (const entry of this.#pools.values()) yield entry.pool;
+        yield* this.#pools.values();
     }
 
     /** A snapshot of every pool: the live ones, then evicted ones as they were when evicted. */
     snapshots(): PoolSnapshot[] {
-        const live = [...this.#pools.values()].map((entry) => entry.pool.snapshot());
+        const live = [...this.#pools.values()].map((pool) => pool.snapshot());
         if (this.#evicted.size === 0) return live;
         // Evicted pools show as they were when evicted, unless they came back (then live wins).
         return [...live, ...[...this.#evicted.values()].filter((snapshot) => !this.#pools.has(snapshot.id))];
@@ -121,7 +108,7 @@ export class PoolDirectory {
      *
      * @throws PoolError when `pool()` fails; SessionControlError for a location id that is too long.
      */
-    poolFor(config: SessionConfig, request: Request, controls: SessionControls): LivePool | Promise<LivePool> {
+    poolFor(config: SessionConfig, request: Request, controls: SessionControls): PoolBackend | Promise<PoolBackend> {
         const choice = choosePool(config, request, controls);
         if (!choice.params) return this.#pool(choice.id, choice.config, undefined);
         const params = choice.params;
@@ -150,34 +137,24 @@ export class PoolDirectory {
         return pending.then((index) => this.#paramsPool(params, index, request));
     }
 
-    /** An acquire of the pool starts at `now`: the pool is in use (never evicted) until {@link leave}. */
-    enter(entry: LivePool, now: number): void {
-        entry.lastUsed = now;
-        entry.busy++;
+    /** An acquire of `pool` starts at `now`: the pool is in use (never evicted) until {@link leave}. */
+    enter(pool: PoolBackend, now: number): void {
+        pool.lastUsed = now - this.#epoch;
+        pool.busy++;
     }
 
-    /** One acquire or lease of the pool is over. */
-    leave(entry: LivePool): void {
-        if (entry.busy > 0) entry.busy--;
-    }
-
-    /** The pool's totals in the session timeline (kept on the record while the timeline folds none away). */
-    totalsOf(entry: LivePool): PoolTimelineTotals {
-        const timeline = this.#deps.timeline;
-        if (entry.totals === undefined || entry.totalsFolds !== timeline.folds) {
-            entry.totals = timeline.totalsOf(entry.pool.id);
-            entry.totalsFolds = timeline.folds;
-        }
-        return entry.totals;
+    /** One acquire or lease of `pool` is over. */
+    leave(pool: PoolBackend): void {
+        if (pool.busy > 0) pool.busy--;
     }
 
     /** Closes every live pool (see `PoolBackend.close`). */
     closeAll(reason: string | undefined): void {
-        for (const entry of this.#pools.values()) entry.pool.close(reason);
+        for (const pool of this.#pools.values()) pool.close(reason);
     }
 
     /** The `host[N]` pool of one params value; its pairing is logged once per run. */
-    #paramsPool(params: NonNullable<PoolChoice['params']>, index: number, request: Request): LivePool {
+    #paramsPool(params: NonNullable<PoolChoice['params']>, index: number, request: Request): PoolBackend {
         const id = paramsPoolId(params.host, index);
         if (!this.#loggedParams.has(id)) {
             this.#loggedParams.add(id);
@@ -186,7 +163,7 @@ export class PoolDirectory {
                 `Pool ${id} serves requests with userData.sessionParams ${method ?? 'GET'} ${redact(url ?? request.url)}.`,
             );
         }
-        const entry = this.#pool(id, undefined, params.fingerprint);
+        const pool = this.#pool(id, undefined, params.fingerprint);
         const paired = this.#poolParams.get(id);
         // Defence in depth: a pool paired with other params never serves this request.
         if (paired !== undefined && paired !== params.fingerprint) {
@@ -195,17 +172,20 @@ export class PoolDirectory {
                     'set userData.sessionPool explicitly for one of them.',
             );
         }
-        return entry;
+        return pool;
     }
 
-    #pool(id: string, fromConfig: Omit<PoolConfig, 'id'> | undefined, paramsFingerprint: string | undefined): LivePool {
-        let entry = this.#pools.get(id);
-        if (!entry) {
+    #pool(
+        id: string,
+        fromConfig: Omit<PoolConfig, 'id'> | undefined,
+        paramsFingerprint: string | undefined,
+    ): PoolBackend {
+        let pool = this.#pools.get(id);
+        if (!pool) {
             const { store, host, parked, clock, options, log, timeline } = this.#deps;
             this.#sweep();
-            const pool = store.createPool(id, this.#poolOptions(id, fromConfig), host);
-            entry = { pool, lastUsed: 0, busy: 0, totals: undefined, totalsFolds: 0 };
-            this.#pools.set(id, entry);
+            pool = store.createPool(id, this.#poolOptions(id, fromConfig), host);
+            this.#pools.set(id, pool);
             if (paramsFingerprint !== undefined) this.#poolParams.set(id, paramsFingerprint);
             parked.adoptInto(pool, {
                 paired: this.#poolParams.get(id),
@@ -215,7 +195,7 @@ export class PoolDirectory {
                 timeline,
             });
         }
-        return entry;
+        return pool;
     }
 
     /** Pool options by precedence: `pools[id]` option > `PoolConfig` from `pool()` > global options. */
@@ -240,17 +220,17 @@ export class PoolDirectory {
      */
     #sweep(): void {
         if (this.#deps.store.keepsSessions) return;
-        const now = this.#deps.clock.now();
+        const now = this.#deps.clock.now() - this.#epoch;
         const idleMs = this.#deps.options.poolIdleSecs * 1000;
         const over = this.#pools.size >= MAX_LIVE_POOLS;
         if (!over && now - this.#lastSweep < idleMs / 10) return;
         this.#lastSweep = now;
         const idle: [PoolBackend, number][] = [];
-        for (const { pool, busy, lastUsed } of this.#pools.values()) {
-            if (busy > 0) continue;
+        for (const pool of this.#pools.values()) {
+            if (pool.busy > 0) continue;
             const snapshot = pool.snapshot();
             if (snapshot.waiting > 0 || snapshot.initializing > 0) continue;
-            idle.push([pool, lastUsed]);
+            idle.push([pool, pool.lastUsed]);
         }
         idle.sort((a, b) => a[1] - b[1]);
         let excess = over ? this.#pools.size - Math.floor(MAX_LIVE_POOLS * 0.9) : 0;
@@ -271,6 +251,8 @@ export class PoolDirectory {
             .map((managed) => ({ managed, paramsFingerprint: fingerprint }));
         pool.close(undefined);
         this.#pools.delete(id);
+        // The pool counted its acquires itself; its totals keep them once it is gone.
+        this.#deps.timeline.addAcquires(id, pool.acquires);
         // Their bars end here (`closed`); a session that comes back with its pool gets a new one. The
         // timeline must not hold parked sessions: it would keep thousands of evicted sessions alive.
         const now = this.#deps.clock.now();

@@ -15,6 +15,7 @@ import {
     retiresAfterUse,
     usesLimit,
 } from './policy.js';
+import { PoolUsage } from './usage.js';
 
 interface Waiter {
     request: Request;
@@ -33,24 +34,29 @@ interface Waiter {
  * One pool of sessions: lazy fill up to `size`, rotation by next-use time, waiting on events,
  * discard with exactly one replacement, planned retirement ahead of need, bad-init limit.
  */
-export class Pool implements PoolBackend {
-    // Fields in the order the hot path (acquire, pick, assign, release) reads them: V8 lays them
-    // out in declaration order, and with 10,000 pools each acquire finds its pool cold in memory,
-    // so the fewer cache lines it touches, the better (bench/README.md, engine cost).
+export class Pool extends PoolUsage implements PoolBackend {
+    // Fields in the order the hot path (acquire, pick, assign, release) reads them, after the
+    // `PoolUsage` ones: V8 lays them out in declaration order, and with 10,000 pools each acquire
+    // finds its pool cold in memory, so the fewer cache lines it touches, the better
+    // (bench/README.md, engine cost).
     #closedError: Error | undefined;
     /** Session slots opened by demand; never above `size`. Inits keep `ready + initializing` at this. */
     #wanted = 0;
     readonly #size: number;
     /** Waiters that take sessions in rotation (not `fresh`): the fast path needs none queued. */
     #rotationWaiters = 0;
-    /** Sessions in rotation (`state === 'ready'`). */
-    readonly #ready: ManagedSession[] = [];
     /**
-     * The rotation keys of `#ready[i]`, `nextUseAt` at `2i` and `lastAssigned` at `2i + 1`, kept
-     * in step with the sessions. One packed array of doubles: picking scans a cache line or two
-     * instead of every session object, which with 10,000 pools are cold (bench/README.md).
+     * `#ready[0]`, the session due first: a pick reads it without going through the array, and
+     * usually reads no other session.
      */
-    readonly #keys: number[] = [];
+    #head: ManagedSession | undefined;
+    /**
+     * Sessions in rotation (`state === 'ready'`) in the order they are due: by `nextUseAt`, then
+     * least recently assigned (`lastAssigned`; never assigned first). A pick takes the first due one,
+     * so it stops at the first session that is not due; with a constant delay a session just assigned
+     * is due last, and goes to the end without reading any other.
+     */
+    readonly #ready: ManagedSession[] = [];
     readonly #exclusive: boolean;
     /** Retire at this age (ms): `maxAgeSecs`, or the learned limit (updated as it learns). */
     #ageLimitMs: number | undefined;
@@ -73,6 +79,7 @@ export class Pool implements PoolBackend {
     readonly #learner: LifetimeLearner | undefined;
 
     constructor(id: string, options: ResolvedPoolOptions, host: PoolHost) {
+        super();
         this.id = id;
         this.options = options;
         this.#host = host;
@@ -140,12 +147,9 @@ export class Pool implements PoolBackend {
             this.#topUp(request);
         } else if (this.#rotationWaiters === 0) {
             // Fast path: no request queued before us takes sessions in rotation, and one is free now.
-            const index = this.#pickReady(this.#host.clock.now(), request, avoid);
-            if (index >= 0) {
-                const session = this.#ready[index]!;
-                this.#assign(index, request);
-                return Promise.resolve(session);
-            }
+            const now = this.#host.clock.now();
+            const index = this.#pickReady(now, request, avoid);
+            if (index >= 0) return Promise.resolve(this.#assign(index, request, now));
         }
         return new Promise<ManagedSession>((resolve, reject) => {
             const clock = this.#host.clock;
@@ -232,10 +236,13 @@ export class Pool implements PoolBackend {
         this.#enter(session);
     }
 
-    /** Puts `session` into rotation with its current keys. */
+    /** Puts `session` into rotation, in its place by next-use time (before sessions assigned since). */
     #enter(session: ManagedSession): void {
-        this.#ready.push(session);
-        this.#keys.push(session.nextUseAt, session.lastAssigned);
+        const ready = this.#ready;
+        let index = ready.length;
+        while (index > 0 && dueAfter(ready[index - 1]!, session)) index--;
+        ready.splice(index, 0, session);
+        this.#head = ready[0];
     }
 
     /** Starts inits until ready plus initializing sessions reach the slots opened by demand. */
@@ -264,8 +271,7 @@ export class Pool implements PoolBackend {
             if (index >= 0) {
                 const [waiter] = this.#waiters.splice(index, 1);
                 waiter!.cancelTimer();
-                this.#assign(this.#ready.length - 1, waiter!.request);
-                waiter!.resolve(session);
+                waiter!.resolve(this.#assign(this.#ready.indexOf(session), waiter!.request, this.#host.clock.now()));
             }
             this.#dispatch();
             return;
@@ -293,66 +299,66 @@ export class Pool implements PoolBackend {
             }
             const index = this.#pickReady(now, waiter.request, waiter.avoid);
             if (index < 0) break;
-            const session = this.#ready[index]!;
             this.#waiters.splice(i, 1);
             this.#rotationWaiters--;
             waiter.cancelTimer();
-            this.#assign(index, waiter.request);
-            waiter.resolve(session);
+            waiter.resolve(this.#assign(index, waiter.request, now));
         }
         if (this.#rotationWaiters > 0) this.#scheduleWake(now);
         else this.#cancelWake();
     }
 
     /**
-     * The index in `#ready` of the free session with the earliest next-use time (least recently
-     * assigned on ties), if due; -1 if none is. Sessions found past their age limit are retired on
-     * the way, replaced for `trigger`: a request is waiting, so their slots stay wanted. `avoid` is
-     * the answer only when nothing else is due.
+     * The index in `#ready` of the first free session that is due (the earliest next-use time, least
+     * recently assigned on ties), or -1 if none is. Sessions found past their age limit are retired
+     * on the way, replaced for `trigger`: a request is waiting, so their slots stay wanted. `avoid`
+     * is the answer only when nothing else is due.
      */
     #pickReady(now: number, trigger: Request, avoid?: ManagedSession): number {
         const ready = this.#ready;
-        const keys = this.#keys;
-        const exclusive = this.#exclusive;
-        const ageLimitMs = this.#ageLimitMs;
-        let best = -1;
-        let bestDue = 0;
         let avoided = -1;
         for (let i = 0; i < ready.length; i++) {
-            const due = keys[2 * i]!;
-            if (due > now) continue;
-            // Only these options need the session object itself.
-            if (exclusive && ready[i]!.inFlight > 0) continue;
-            if (ageLimitMs !== undefined && isPastAge(ready[i]!.createdAt, now, ageLimitMs, 0)) {
-                // Removes index i: the indexes found so far are below it and stay valid.
-                this.#retire(ready[i]!, trigger);
+            const session = i === 0 ? this.#head! : ready[i]!;
+            // In due order: once one is not due, none after it is.
+            if (session.nextUseAt > now) break;
+            if (this.#exclusive && session.inFlight > 0) continue;
+            const ageLimitMs = this.#ageLimitMs;
+            if (ageLimitMs !== undefined && isPastAge(session.createdAt, now, ageLimitMs, 0)) {
+                // Removes index i: the index avoided, if any, is below it and stays valid.
+                this.#retire(session, trigger);
                 i--;
                 continue;
             }
-            if (ready[i] === avoid) {
+            if (session === avoid) {
                 avoided = i;
                 continue;
             }
-            if (best < 0 || due < bestDue || (due === bestDue && keys[2 * i + 1]! < keys[2 * best + 1]!)) {
-                best = i;
-                bestDue = due;
-            }
+            return i;
         }
-        return best >= 0 ? best : avoided;
+        return avoided;
     }
 
-    /** Assigns `#ready[index]` to `request`: counts the use and sets its next-use time. */
-    #assign(index: number, request: Request): void {
-        const session = this.#ready[index]!;
-        const now = this.#host.clock.now();
+    /**
+     * Assigns `#ready[index]` to `request` at `now`: counts the use, sets its next-use time and moves
+     * it to its new place in the due order. Returns the session.
+     */
+    #assign(index: number, request: Request, now: number): ManagedSession {
+        const ready = this.#ready;
+        const session = index === 0 ? this.#head! : ready[index]!;
         session.inFlight++;
         session.uses++;
-        const order = ++this.#assignments;
         const next = nextUseAt(now, this.#delay, this.#randomizeDelay, this.#host.random);
-        session.lastAssigned = order;
+        session.lastAssigned = ++this.#assignments;
         session.nextUseAt = next;
-        this.#keys[2 * index] = next;
-        this.#keys[2 * index + 1] = order;
+        // Its new place: after every session due no later (it is the most recently assigned). With a
+        // constant delay that is the end: every other session was assigned or created by now.
+        let place = ready.length - 1;
+        if (this.#randomizeDelay && this.#delay > 0) {
+            while (place > index && ready[place]!.nextUseAt > next) place--;
+        }
+        for (let i = index; i < place; i++) ready[i] = ready[i + 1]!;
+        ready[place] = session;
+        this.#head = ready[0];
         const usesLimit = this.#usesLimit;
         const ageLimitMs = this.#ageLimitMs;
         // Without limits (the common case) nothing else is read: `#initMsAverage` sits on a colder cache line.
@@ -362,6 +368,7 @@ export class Pool implements PoolBackend {
         ) {
             this.#retire(session, request);
         }
+        return session;
     }
 
     #retire(session: ManagedSession, trigger?: Request): void {
@@ -378,16 +385,13 @@ export class Pool implements PoolBackend {
         const index = this.#ready.indexOf(session);
         if (index < 0) return;
         this.#ready.splice(index, 1);
-        this.#keys.splice(2 * index, 2);
+        this.#head = this.#ready[0];
     }
 
     #scheduleWake(now: number): void {
-        let earliest = Number.POSITIVE_INFINITY;
-        for (let i = 0; i < this.#ready.length; i++) {
-            if (this.#exclusive && this.#ready[i]!.inFlight > 0) continue;
-            const due = this.#keys[2 * i]!;
-            if (due < earliest) earliest = due;
-        }
+        // The first free session in due order is the earliest.
+        const first = this.#ready.find((session) => !this.#exclusive || session.inFlight === 0);
+        const earliest = first?.nextUseAt ?? Number.POSITIVE_INFINITY;
         if (earliest === Number.POSITIVE_INFINITY || earliest >= this.#wakeAt) return;
         if (this.#wakeTimer !== undefined) this.#host.clock.clearTimeout(this.#wakeTimer);
         this.#wakeAt = earliest;
@@ -426,4 +430,9 @@ export class Pool implements PoolBackend {
             }),
         );
     }
+}
+
+/** Whether `a` comes after `b` in due order: due later, or as early but assigned more recently. */
+function dueAfter(a: ManagedSession, b: ManagedSession): boolean {
+    return a.nextUseAt > b.nextUseAt || (a.nextUseAt === b.nextUseAt && a.lastAssigned > b.lastAssigned);
 }

@@ -112,14 +112,6 @@ export class SessionTimeline {
         this.#add(poolId, session, at, at, true);
     }
 
-    /**
-     * Pools whose totals were dropped for {@link MAX_POOL_TOTALS} so far. A caller that keeps a pool's
-     * {@link totalsOf} between calls (saving a lookup per request) looks them up again once this changed.
-     */
-    get folds(): number {
-        return this.#foldedPools;
-    }
-
     /** The totals of pool `poolId`, created on first use (the oldest pool's are folded away past {@link MAX_POOL_TOTALS}). */
     totalsOf(poolId: string): PoolTimelineTotals {
         let totals = this.#totals.get(poolId);
@@ -146,11 +138,21 @@ export class SessionTimeline {
         return totals;
     }
 
-    /** A request got a session of the pool whose {@link totalsOf} is `totals`, after waiting `waitedMs`. */
-    acquired(totals: PoolTimelineTotals, waitedMs: number): void {
-        totals.acquires++;
+    /**
+     * A request of pool `poolId` waited `waitedMs` (> 0) for its session. Its acquire itself is
+     * counted by the live pool (`PoolUsage.acquires`, passed to {@link data}), or by
+     * {@link addAcquires} once the pool is gone: a lookup here per request cost a cache miss with
+     * 10,000 pools.
+     */
+    waited(poolId: string, waitedMs: number): void {
+        const totals = this.totalsOf(poolId);
         totals.waitMsTotal += waitedMs;
         if (waitedMs > totals.waitMsMax) totals.waitMsMax = waitedMs;
+    }
+
+    /** Pool `poolId` was evicted after `count` acquires: they join its totals. */
+    addAcquires(poolId: string, count: number): void {
+        if (count > 0) this.totalsOf(poolId).acquires += count;
     }
 
     /** `session` left rotation for `reason` at `at`. Ignored for a session already ended or unknown. */
@@ -161,10 +163,13 @@ export class SessionTimeline {
         this.#close(open, reason, at);
     }
 
-    /** The records and totals, with sessions still in rotation shown up to `now`. */
+    /**
+     * The records and totals, with sessions still in rotation shown up to `now`. `pools` are the
+     * pools the engine knows, with the acquires the live ones counted themselves.
+     */
     data(
         now: number,
-        pools: { id: string; size: number }[],
+        pools: { id: string; size: number; acquires?: number }[],
         stats: Record<string, number>,
         closeReason?: string,
     ): SessionReportData {
@@ -178,6 +183,7 @@ export class SessionTimeline {
             }
         }
         const sizes = new Map(pools.map((pool) => [pool.id, pool.size]));
+        const liveAcquires = new Map(pools.map((pool) => [pool.id, pool.acquires ?? 0]));
         const byPool = new Map<string, SessionRecord[]>();
         for (const record of this.#records) {
             let list = byPool.get(record.poolId);
@@ -190,7 +196,8 @@ export class SessionTimeline {
         const all = [...new Set([...sizes.keys(), ...this.#totals.keys()])];
         const activity = (id: string) => {
             const totals = this.#totals.get(id);
-            return totals ? totals.acquires + totals.sessions + totals.initsFailed : 0;
+            const counted = totals ? totals.acquires + totals.sessions + totals.initsFailed : 0;
+            return counted + (liveAcquires.get(id) ?? 0);
         };
         // The most active pools, in the order they first appeared.
         const shownIds =
@@ -207,11 +214,18 @@ export class SessionTimeline {
             pools: ids.map((id) => ({
                 id,
                 size: sizes.get(id),
-                totals: structuredClone(this.totalsOf(id)),
+                totals: this.#withLive(this.totalsOf(id), liveAcquires.get(id) ?? 0),
                 sessions: (byPool.get(id) ?? []).sort((a, b) => a.initStartAt - b.initStartAt),
             })),
         };
         return result;
+    }
+
+    /** A copy of `totals` with the acquires its live pool counted since. */
+    #withLive(totals: PoolTimelineTotals, acquires: number): PoolTimelineTotals {
+        const copy = structuredClone(totals);
+        copy.acquires += acquires;
+        return copy;
     }
 
     #add(poolId: string, session: ManagedSession, initStartAt: number, readyAt: number, restored: boolean): void {

@@ -15,6 +15,7 @@ import {
     retiresAfterUse,
     usesLimit,
 } from '../pools/policy.js';
+import { PoolUsage } from '../pools/usage.js';
 import { describeError } from '../redact.js';
 import type { ResolvedPoolOptions } from '../types.js';
 import type {
@@ -100,7 +101,7 @@ export function toStoredSession(managed: ManagedSession): StoredSession {
  * timer for the earliest moment something becomes due (next-use time, lease or claim expiry)
  * wake the waiters; {@link SHARED_RECHECK_MS} is a slow safety re-check.
  */
-export class SharedPool implements PoolBackend {
+export class SharedPool extends PoolUsage implements PoolBackend {
     readonly id: string;
     readonly options: ResolvedPoolOptions;
     readonly #host: PoolHost;
@@ -136,6 +137,7 @@ export class SharedPool implements PoolBackend {
     readonly #warned = new Set<StoreProblem>();
 
     constructor(id: string, options: ResolvedPoolOptions, host: PoolHost, state: SharedPoolState) {
+        super();
         this.id = id;
         this.options = options;
         this.#host = host;
