@@ -236,13 +236,17 @@ export class Pool extends PoolUsage implements PoolBackend {
         this.#enter(session);
     }
 
-    /** Puts `session` into rotation, in its place by next-use time (before sessions assigned since). */
-    #enter(session: ManagedSession): void {
+    /**
+     * Puts `session` into rotation, in its place by next-use time (before sessions assigned since).
+     * Returns its index in `#ready`.
+     */
+    #enter(session: ManagedSession): number {
         const ready = this.#ready;
         let index = ready.length;
         while (index > 0 && dueAfter(ready[index - 1]!, session)) index--;
         ready.splice(index, 0, session);
         this.#head = ready[0];
+        return index;
     }
 
     /** Starts inits until ready plus initializing sessions reach the slots opened by demand. */
@@ -266,12 +270,12 @@ export class Pool extends PoolUsage implements PoolBackend {
             const took = this.#host.clock.now() - started;
             this.#initMsAverage = averageInitMs(this.#initMsAverage, took);
             this.#badInits = 0;
-            this.#enter(session);
+            const place = this.#enter(session);
             const index = this.#waiters.findIndex((waiter) => waiter.fresh);
             if (index >= 0) {
                 const [waiter] = this.#waiters.splice(index, 1);
                 waiter!.cancelTimer();
-                waiter!.resolve(this.#assign(this.#ready.indexOf(session), waiter!.request, this.#host.clock.now()));
+                waiter!.resolve(this.#assign(place, waiter!.request, this.#host.clock.now()));
             }
             this.#dispatch();
             return;
@@ -354,7 +358,7 @@ export class Pool extends PoolUsage implements PoolBackend {
         // constant delay that is the end: every other session was assigned or created by now.
         let place = ready.length - 1;
         if (this.#randomizeDelay && this.#delay > 0) {
-            while (place > index && ready[place]!.nextUseAt > next) place--;
+            while (place > index && dueAfter(ready[place]!, session)) place--;
         }
         for (let i = index; i < place; i++) ready[i] = ready[i + 1]!;
         ready[place] = session;
