@@ -14,7 +14,7 @@ interface ProfileNode {
     children?: number[];
 }
 
-interface Profile {
+export interface Profile {
     nodes: ProfileNode[];
     samples: number[];
     timeDeltas: number[];
@@ -44,6 +44,23 @@ function shortUrl(url: string): string {
     return path.replace(/^.*\/(bench|examples|test)\//, '$1/');
 }
 
+/** A function's name as the summaries show it: `name file:line`. */
+function functionKey(node: ProfileNode): string {
+    const { functionName, url, lineNumber } = node.callFrame;
+    return `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
+}
+
+/** Self time per function in µs (the garbage collector and the VM show as functions too). */
+export function selfTimes(profile: Profile): Map<string, number> {
+    const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+    const self = new Map<string, number>();
+    profile.samples.forEach((id, i) => {
+        const name = functionKey(byId.get(id)!);
+        self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    });
+    return self;
+}
+
 export function summarise(profile: Profile): ProfileSummary {
     const byId = new Map(profile.nodes.map((node) => [node.id, node]));
     const parent = new Map<number, number>();
@@ -55,10 +72,7 @@ export function summarise(profile: Profile): ProfileSummary {
         selfTime.set(id, (selfTime.get(id) ?? 0) + delta);
         total += delta;
     });
-    const key = (node: ProfileNode) => {
-        const { functionName, url, lineNumber } = node.callFrame;
-        return `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`;
-    };
+    const key = functionKey;
     const self = new Map<string, number>();
     const inclusive = new Map<string, number>();
     const files = new Map<string, number>();
