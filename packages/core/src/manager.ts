@@ -274,7 +274,8 @@ export class SessionManager {
         this.#directory.enter(pool, waitStart);
         let managed: ManagedSession;
         try {
-            managed = await pool.acquire(request, avoid);
+            const got = pool.acquire(request, avoid);
+            managed = got instanceof Promise ? await got : got;
         } catch (error) {
             this.#directory.leave(pool);
             throw error;

@@ -77,7 +77,7 @@ describe('timers longer than 2^31-1 ms', () => {
             {},
             { waitTimeoutSecs: THIRTY_DAYS_MS / 1000, init: () => new Promise(() => undefined) },
         );
-        const waiting = p.acquire(req(URL_A)).catch((error: unknown) => error);
+        const waiting = Promise.resolve(p.acquire(req(URL_A))).catch((error: unknown) => error);
         await clock.advance(1_000);
         expect(await isSettled(waiting)).toBe(false);
         await clock.advance(THIRTY_DAYS_MS - 1_001);
@@ -95,7 +95,7 @@ describe('timers longer than 2^31-1 ms', () => {
         const { pool: p, inits } = pool(clock, { delay: THIRTY_DAYS_MS / 1000 }, { waitTimeoutSecs: 40 * 24 * 3600 });
         const first = await p.acquire(req(URL_A));
         p.release(first);
-        const second = p.acquire(req(URL_A));
+        const second = Promise.resolve(p.acquire(req(URL_A)));
         await clock.advance(60_000);
         expect(await isSettled(second)).toBe(false);
         // The wait limit and one wake-up, not one per millisecond.

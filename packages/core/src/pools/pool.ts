@@ -136,9 +136,10 @@ export class Pool extends PoolUsage implements PoolBackend {
     /**
      * A session for `request`: the next ready one in rotation, or the first to become ready.
      * The first `size` requests each open one session slot (one init). A retry passes the session
-     * its failed attempt had as `avoid`, to get another one whenever another is free.
+     * its failed attempt had as `avoid`, to get another one whenever another is free. A session free
+     * now is returned as it is, not in a promise (see `PoolBackend.acquire`).
      */
-    acquire(request: Request, avoid?: ManagedSession): Promise<ManagedSession> {
+    acquire(request: Request, avoid?: ManagedSession): ManagedSession | Promise<ManagedSession> {
         if (this.#closedError) return Promise.reject(this.#closedError);
         // The first `size` requests each open a slot and wait for the session their init makes.
         const fresh = this.#wanted < this.#size;
@@ -149,7 +150,7 @@ export class Pool extends PoolUsage implements PoolBackend {
             // Fast path: no request queued before us takes sessions in rotation, and one is free now.
             const now = this.#host.clock.now();
             const index = this.#pickReady(now, request, avoid);
-            if (index >= 0) return Promise.resolve(this.#assign(index, request, now));
+            if (index >= 0) return this.#assign(index, request, now);
         }
         return new Promise<ManagedSession>((resolve, reject) => {
             const clock = this.#host.clock;
