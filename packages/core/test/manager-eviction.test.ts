@@ -71,6 +71,26 @@ describe('idle pools', () => {
         expect(h.site.calls).toHaveLength(inits);
     });
 
+    it('keep their idle times across the 12-day epoch move (pools last used before and after it)', async () => {
+        // The directory counts pools' last use from an epoch it moves every 2^30 ms (12.4 days).
+        const EPOCH_MOVE_MS = 2 ** 30;
+        const h = setup({ poolSize: 1, poolIdleSecs: 60 });
+        await h.clock.advance(EPOCH_MOVE_MS - 20_000);
+        await use(h, 'https://v.example/');
+        await h.clock.advance(30_000);
+        // w's acquire moves the epoch; v (idle 30 s) stays.
+        await use(h, 'https://w.example/');
+        expect(h.manager.evictedPools).toBe(0);
+        await h.clock.advance(40_000);
+        // v was last used before the move, 70 s ago: evicted. w, 40 s ago: kept.
+        await use(h, 'https://x.example/');
+        expect(h.manager.evictedPools).toBe(1);
+        await h.clock.advance(30_000);
+        await use(h, 'https://y.example/');
+        expect(h.manager.evictedPools).toBe(2);
+        expect(h.manager.pools().map((pool) => pool.id)).toEqual(['x.example', 'y.example', 'v.example', 'w.example']);
+    });
+
     it(`above ${MAX_LIVE} live pools, the least recently used idle ones go even before poolIdleSecs`, async () => {
         const h = setup({ poolSize: 1 });
         for (let i = 0; i < MAX_LIVE + 10; i++) await use(h, `https://h${i}.example/`);

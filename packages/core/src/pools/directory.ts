@@ -23,6 +23,11 @@ import {
  * use are not evicted and re-initialised; idle pools go after the option `poolIdleSecs` long before.
  */
 export const MAX_LIVE_POOLS = 20_000;
+/**
+ * Pools' `lastUsed` counts ms from the directory's epoch, which moves forward once it is this far
+ * behind (2^30 ms, 12.4 days), so the count stays a small integer (V8 keeps 31 bits at least).
+ */
+const MAX_SINCE_EPOCH_MS = 2 ** 30;
 /** Snapshots of evicted pools that `pools()` still lists (the most recent ones). */
 export const MAX_EVICTED_SNAPSHOTS = 1_000;
 
@@ -49,8 +54,8 @@ export class PoolDirectory {
     readonly #deps: PoolDirectoryDeps;
     /** The live pools by id; each keeps the engine's bookkeeping about it (`PoolUsage`): one lookup per request. */
     readonly #pools = new Map<string, PoolBackend>();
-    /** The clock's time when the directory started: pools' `lastUsed` counts from it. */
-    readonly #epoch: number;
+    /** Pools' `lastUsed` counts from this clock time: the directory's start, moved on every 12 days. */
+    #epoch: number;
     readonly #paramsIds = new ParamsPoolIds();
     /** The `sessionParams` fingerprint of each pool numbered for params (`host[N]`). */
     readonly #poolParams = new Map<string, string>();
@@ -139,8 +144,21 @@ export class PoolDirectory {
 
     /** An acquire of `pool` starts at `now`: the pool is in use (never evicted) until {@link leave}. */
     enter(pool: PoolBackend, now: number): void {
-        pool.lastUsed = now - this.#epoch;
+        if (now - this.#epoch >= MAX_SINCE_EPOCH_MS) this.#rebase(now);
+        // `| 0`: an int32, so V8 keeps the field a small integer in the object. A difference of clock
+        // times is a double, which V8 stores in a separate heap number: one more memory access per
+        // request (bench/README.md, engine cost).
+        pool.lastUsed = (now - this.#epoch) | 0;
         pool.busy++;
+    }
+
+    /** Moves the epoch to `now` (after 12 days of crawling), so `lastUsed` stays a small integer. */
+    #rebase(now: number): void {
+        const shift = Math.floor(now - this.#epoch);
+        this.#epoch += shift;
+        this.#lastSweep -= shift;
+        // A pool unused for 12 days stays the oldest: clamped, still below every recent one.
+        for (const pool of this.#pools.values()) pool.lastUsed = Math.max(-MAX_SINCE_EPOCH_MS, pool.lastUsed - shift);
     }
 
     /** One acquire or lease of `pool` is over. */

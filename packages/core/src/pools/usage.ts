@@ -9,8 +9,9 @@ export class PoolUsage {
     /** Acquires under way plus leases out: a pool with any is never evicted. Kept by the directory. */
     busy = 0;
     /**
-     * When it was last asked for a session, in ms since the directory's epoch: a small integer, which
-     * V8 stores in the object (a clock time in ms would be a boxed double, one more object to touch).
+     * When it was last asked for a session, in whole ms since the directory's epoch: kept a small
+     * integer (the directory moves its epoch every 12 days), which V8 stores in the object. A clock
+     * time in ms, or any double, would be a separate heap number: one more place to touch.
      */
     lastUsed = 0;
     /** Acquires that got a session since the pool went live (the report adds them to its totals). */
