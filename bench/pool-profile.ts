@@ -10,7 +10,7 @@
  * the code users run, with real function names and lines.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +49,8 @@ if (values.child !== undefined) {
     if (!Number.isInteger(pools) || pools < 2)
         throw new TypeError(`--pools must be an integer >= 2, got ${values.pools}`);
     const dir = values.keep ?? mkdtempSync(join(tmpdir(), 'pool-profile-'));
+    // --keep may name a directory that does not exist yet: the children write their profiles there.
+    mkdirSync(dir, { recursive: true });
     const self = fileURLToPath(import.meta.url);
     const run = (count: number) => {
         const out = join(dir, `pools-${count}.cpuprofile`);
