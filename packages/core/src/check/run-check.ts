@@ -2,7 +2,7 @@ import type { Request, Session } from '@crawlee/core';
 import { isOverridden } from '../config/default-hook.js';
 import type { SessionConfig } from '../config/session-config.js';
 import { CloseCrawlerError, InitHookTimeoutError } from '../errors.js';
-import { runInitHook } from '../init/hooks.js';
+import { inInitScope, runInitHook } from '../init/hooks.js';
 import { locationOf } from '../init/params.js';
 import { describeError } from '../redact.js';
 import type { Location, SessionResponse } from '../types.js';
@@ -55,16 +55,26 @@ export function runCheck(
     let result: unknown;
     try {
         const checker = config.options.checker;
+        // Under an init's deadline through runInitHook(); elsewhere (every request) called directly.
+        const scoped = inInitScope();
         if (checker) {
-            result = runInitHook('checker()', 'check', () => checker(response, request, session));
+            result = scoped
+                ? runInitHook('checker()', 'check', () => checker(response, request, session))
+                : checker(response, request, session);
         } else {
             const locationCheck = (config as SessionConfig & { locationCheck?: LocationCheck }).locationCheck;
             const location = isOverridden(locationCheck) ? locationOf(config, request) : undefined;
-            result = location
-                ? runInitHook('locationCheck()', 'check', () =>
-                      locationCheck!.call(config, response, request, session, location),
-                  )
-                : runInitHook('check()', 'check', () => config.check(response, request, session));
+            if (location) {
+                result = scoped
+                    ? runInitHook('locationCheck()', 'check', () =>
+                          locationCheck!.call(config, response, request, session, location),
+                      )
+                    : locationCheck!.call(config, response, request, session, location);
+            } else {
+                result = scoped
+                    ? runInitHook('check()', 'check', () => config.check(response, request, session))
+                    : config.check(response, request, session);
+            }
         }
     } catch (error) {
         throw checkError(error, response, phase);

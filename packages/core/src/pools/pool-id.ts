@@ -248,13 +248,8 @@ export function choosePool(config: SessionConfig, request: Request, controls: Se
                 : `${hook} threw ${describeThrown(error)} instead of an Error`;
         throw new PoolError(request.url, detail, { cause: error });
     }
-    const tooLong = (id: string) =>
-        new PoolError(
-            request.url,
-            `${config.constructor.name}.pool() returned a pool id ${id.length} characters long; the limit is ${MAX_POOL_ID_LENGTH} (MAX_POOL_ID_LENGTH). Return a shorter id.`,
-        );
     if (typeof result === 'string' && result !== '') {
-        if (result.length > MAX_POOL_ID_LENGTH) throw tooLong(result);
+        if (result.length > MAX_POOL_ID_LENGTH) throw poolIdTooLong(config, request, result);
         return { id: result };
     }
     if (
@@ -264,11 +259,19 @@ export function choosePool(config: SessionConfig, request: Request, controls: Se
         (result as PoolConfig).id
     ) {
         const { id, ...rest } = result as PoolConfig;
-        if (id.length > MAX_POOL_ID_LENGTH) throw tooLong(id);
+        if (id.length > MAX_POOL_ID_LENGTH) throw poolIdTooLong(config, request, id);
         return { id, config: rest };
     }
     throw new PoolError(
         request.url,
         `${config.constructor.name}.pool() returned ${JSON.stringify(result)}; return a non-empty pool id or { id, size?, delay? }.`,
+    );
+}
+
+/** The error for a `pool()` id over {@link MAX_POOL_ID_LENGTH} (made only then: no closure per request). */
+function poolIdTooLong(config: SessionConfig, request: Request, id: string): PoolError {
+    return new PoolError(
+        request.url,
+        `${config.constructor.name}.pool() returned a pool id ${id.length} characters long; the limit is ${MAX_POOL_ID_LENGTH} (MAX_POOL_ID_LENGTH). Return a shorter id.`,
     );
 }

@@ -1,3 +1,5 @@
+import { parseUrl } from '../url.js';
+
 /**
  * A URL being looked up, parsed once per lookup and shared by every pattern tried on it. Path,
  * query and fragment are lowercased (url-matcher compares them case-insensitively) and only
@@ -34,7 +36,7 @@ export class TargetUrl {
     static parse(url: string): TargetUrl {
         let parsed: URL;
         try {
-            parsed = new URL(url);
+            parsed = parseUrl(url);
         } catch (error) {
             throw new TypeError(
                 `configFor() needs an absolute URL, got '${url}'; ` +
