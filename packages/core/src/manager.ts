@@ -64,6 +64,14 @@ export interface SessionManagerDeps {
 /** How many requests' failed sessions the manager remembers for their retries. */
 const MAX_FAILED_REMEMBERED = 10_000;
 
+/** What `check()` and `judge()` return for a verdict with no error: one shared settled promise. */
+const SETTLED: Promise<undefined> = Promise.resolve(undefined);
+
+/** `check()`'s promise rejects with a failed check's error. */
+function throwFailed(verdict: SessionCheckFailedError | undefined): void {
+    if (verdict) throw verdict;
+}
+
 /** The close reason of a `pool()` failure. */
 export const POOL_ERROR = 'pool_error';
 
@@ -239,7 +247,19 @@ export class SessionManager {
      * @throws NoSessionAvailableError when no session becomes ready in time.
      * @throws SessionsClosedError / TooManyBadSessionInitsError when the sessions closed.
      */
-    async acquire(request: Request): Promise<SessionLease | undefined> {
+    acquire(request: Request): Promise<SessionLease | undefined> {
+        // Not an `async` function: when the pool and a free session are at hand (the common case)
+        // the lease is made here, with one promise and no async frame per request (bench/README.md).
+        try {
+            const leased = this.#acquire(request);
+            return leased instanceof Promise ? leased : Promise.resolve(leased);
+        } catch (error) {
+            return Promise.reject(error);
+        }
+    }
+
+    /** {@link acquire}, settled at once unless the pool's numbering, a session or `processRequest()` is awaited. */
+    #acquire(request: Request): SessionLease | undefined | Promise<SessionLease> {
         if (isSessionInitRequest(request)) return undefined;
         const controls = readSessionControls(request);
         const config = this.configFor(request.url);
@@ -260,45 +280,100 @@ export class SessionManager {
             return undefined;
         }
         if (this.#closed) throw new SessionsClosedError('(any)', this.#closeReason);
-        let pool: PoolBackend;
+        let chosen: PoolBackend | Promise<PoolBackend>;
         try {
-            const chosen = this.#directory.poolFor(config, request, controls);
-            pool = chosen instanceof Promise ? await this.#guarded(chosen) : chosen;
+            chosen = this.#directory.poolFor(config, request, controls);
         } catch (error) {
-            this.#onHookError(error);
-            if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
-            throw error;
+            throw this.#poolFailed(error);
         }
+        if (!(chosen instanceof Promise)) return this.#fromPool(request, config, chosen);
+        return this.#guarded(chosen).then(
+            (pool) => this.#fromPool(request, config, pool),
+            (error: unknown) => {
+                throw this.#poolFailed(error);
+            },
+        );
+    }
+
+    /** A `pool()` failure stops the crawl (`pool_error`); returns the error to throw. */
+    #poolFailed(error: unknown): unknown {
+        this.#onHookError(error);
+        if (error instanceof PoolError) this.#stop(POOL_ERROR, error);
+        return error;
+    }
+
+    /** The session of `pool` for this attempt, and its lease. */
+    #fromPool(request: Request, config: SessionConfig, pool: PoolBackend): SessionLease | Promise<SessionLease> {
         const avoid = this.#failedOn.size > 0 ? this.#takeFailed(request) : undefined;
         const waitStart = this.#clock.now();
         this.#directory.enter(pool, waitStart);
-        let managed: ManagedSession;
+        let got: ManagedSession | Promise<ManagedSession>;
         try {
-            const got = pool.acquire(request, avoid);
-            managed = got instanceof Promise ? await got : got;
+            got = pool.acquire(request, avoid);
         } catch (error) {
             this.#directory.leave(pool);
             throw error;
         }
+        if (!(got instanceof Promise)) return this.#lease(request, config, pool, got, waitStart);
+        return got.then(
+            (managed) => this.#lease(request, config, pool, managed, waitStart),
+            (error: unknown) => {
+                this.#directory.leave(pool);
+                throw error;
+            },
+        );
+    }
+
+    /** Binds `managed` to the attempt, runs `processRequest()`, and makes the lease. */
+    #lease(
+        request: Request,
+        config: SessionConfig,
+        pool: PoolBackend,
+        managed: ManagedSession,
+        waitStart: number,
+    ): SessionLease | Promise<SessionLease> {
         pool.acquires++;
         const waited = this.#clock.now() - waitStart;
         if (waited > 0) this.#timeline.waited(pool.id, waited);
         // Bound before processRequest() so the hook can call getRequestSessionId() for this attempt.
         bindRequestSession(request, managed.session);
-        let overrides: RequestOverrides | undefined;
+        let result: RequestOverrides | void | Promise<RequestOverrides | void>;
         try {
-            const result = config.processRequest(request, managed.session);
-            overrides =
-                (result instanceof Promise
-                    ? await this.#deadline(this.#guarded(result), config, 'processRequest()', pool.id, request.url)
-                    : result) ?? undefined;
+            result = config.processRequest(request, managed.session);
         } catch (error) {
-            this.#onHookError(error);
-            pool.release(managed);
-            this.#directory.leave(pool);
-            throw asError(error, `${config.constructor.name}.processRequest()`, request.url);
+            throw this.#processRequestFailed(error, request, config, pool, managed);
         }
-        return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides);
+        if (!(result instanceof Promise)) return this.#made(request, config, pool, managed, result);
+        return this.#deadline(this.#guarded(result), config, 'processRequest()', pool.id, request.url).then(
+            (overrides) => this.#made(request, config, pool, managed, overrides),
+            (error: unknown) => {
+                throw this.#processRequestFailed(error, request, config, pool, managed);
+            },
+        );
+    }
+
+    #made(
+        request: Request,
+        config: SessionConfig,
+        pool: PoolBackend,
+        managed: ManagedSession,
+        overrides: RequestOverrides | void,
+    ): SessionLease {
+        return new Lease(request, { owner: this, managed, pool, config, released: false }, overrides ?? undefined);
+    }
+
+    /** A failed `processRequest()` gives the session back; returns the error to throw. */
+    #processRequestFailed(
+        error: unknown,
+        request: Request,
+        config: SessionConfig,
+        pool: PoolBackend,
+        managed: ManagedSession,
+    ): Error {
+        this.#onHookError(error);
+        pool.release(managed);
+        this.#directory.leave(pool);
+        return asError(error, `${config.constructor.name}.processRequest()`, request.url);
     }
 
     /**
@@ -321,23 +396,26 @@ export class SessionManager {
         lease: SessionLease,
         outcome: SessionResponse | ResponseHead,
     ): Promise<SessionCheckFailedError | SessionDownloadError | undefined>;
-    async judge(
+    judge(
         lease: SessionLease,
         outcome: AttemptOutcome,
     ): Promise<SessionCheckFailedError | SessionDownloadError | undefined> {
-        if (!('statusCode' in outcome)) {
-            return this.downloadError(lease, outcome.reason ?? describeError(outcome.error), outcome.error);
-        }
-        if (this.isErrorStatus(outcome.statusCode)) {
-            return this.downloadError(lease, `status ${outcome.statusCode}`);
-        }
-        if (typeof (outcome as Partial<SessionResponse>).body !== 'string') return undefined;
+        // Not `async`, like check(): a synchronous verdict costs no async frame per response.
         try {
-            await this.check(lease, outcome as SessionResponse);
-            return undefined;
+            if (!('statusCode' in outcome)) {
+                return Promise.resolve(
+                    this.downloadError(lease, outcome.reason ?? describeError(outcome.error), outcome.error),
+                );
+            }
+            if (this.isErrorStatus(outcome.statusCode)) {
+                return Promise.resolve(this.downloadError(lease, `status ${outcome.statusCode}`));
+            }
+            if (typeof (outcome as Partial<SessionResponse>).body !== 'string') return SETTLED;
+            const verdict = this.#checked(lease, outcome as SessionResponse);
+            if (verdict instanceof Promise) return verdict;
+            return verdict === undefined ? SETTLED : Promise.resolve(verdict);
         } catch (error) {
-            if (error instanceof SessionCheckFailedError) return error;
-            throw error;
+            return Promise.reject(error);
         }
     }
 
@@ -348,41 +426,86 @@ export class SessionManager {
      *
      * @throws SessionCheckFailedError
      */
-    async check(lease: SessionLease, response: SessionResponse): Promise<void> {
-        // One async frame, as the engine-cost benchmark measures it; judge() turns the throw into its verdict.
-        const state = this.#state(lease);
-        const { managed, pool, config } = state;
-        let passed: boolean;
+    check(lease: SessionLease, response: SessionResponse): Promise<void> {
+        // Not an `async` function: a synchronous check (the common case) settles here and returns
+        // a shared settled promise, with no async frame or promise per request (bench/README.md).
         try {
-            // A synchronous check settles here: no promise, closure or deadline timer per request.
-            const result = runCheck(config, response, lease.request, lease.session, 'use');
-            passed =
-                typeof result === 'boolean'
-                    ? result
-                    : await this.#deadline(this.#guarded(result), config, 'check()', pool.id, response.url);
+            const verdict = this.#checked(lease, response);
+            if (verdict instanceof Promise) return verdict.then(throwFailed);
+            return verdict === undefined ? SETTLED : Promise.reject(verdict);
         } catch (error) {
-            this.#onHookError(error);
-            if (error instanceof CloseCrawlerError) throw error;
-            // Whatever the check threw (a CheckError, or an error describing a value that is not
-            // one), or if it never settled: the session cannot be vouched for, so it goes.
-            const timedOut = error instanceof RequestHookTimeoutError;
-            this.#count('use/check-error', pool);
-            this.#failed(lease.request, managed);
-            this.log.error(describeSessionError(asError(error, 'check()', response.url), lease.session, response.url));
-            this.#discard(managed, pool, 'check-error', lease.request);
-            throw new SessionCheckFailedError(
-                response.url,
-                pool.id,
-                response.statusCode,
-                timedOut
-                    ? `check() did not settle within ${this.options.hookTimeoutSecs} s (option hookTimeoutSecs)`
-                    : 'check() threw',
-            );
+            return Promise.reject(error);
         }
+    }
+
+    /**
+     * The check of a leased attempt's response, counted: `undefined` when it passed, else the error
+     * for the adapter to throw (the session discarded at `maxCheckFailures`, or at once when the
+     * check threw or never settled). Settled at once when the check is synchronous; a promise
+     * returned by the check is awaited under `hookTimeoutSecs`.
+     *
+     * @throws CloseCrawlerError (thrown, or as the rejection) when the check stops the crawl.
+     */
+    #checked(
+        lease: SessionLease,
+        response: SessionResponse,
+    ): SessionCheckFailedError | undefined | Promise<SessionCheckFailedError | undefined> {
+        const state = this.#state(lease);
+        let result: boolean | Promise<boolean>;
+        try {
+            result = runCheck(state.config, response, lease.request, lease.session, 'use');
+        } catch (error) {
+            return this.#checkThrew(state, lease, response, error);
+        }
+        if (typeof result === 'boolean') return this.#verdict(state, lease, response, result);
+        return this.#deadline(this.#guarded(result), state.config, 'check()', state.pool.id, response.url).then(
+            (passed) => this.#verdict(state, lease, response, passed),
+            (error: unknown) => this.#checkThrew(state, lease, response, error),
+        );
+    }
+
+    /**
+     * A check that threw, or never settled: the session cannot be vouched for, so it goes.
+     *
+     * @throws CloseCrawlerError when that is what the check threw.
+     */
+    #checkThrew(
+        state: LeaseState,
+        lease: SessionLease,
+        response: SessionResponse,
+        error: unknown,
+    ): SessionCheckFailedError {
+        const { managed, pool } = state;
+        this.#onHookError(error);
+        if (error instanceof CloseCrawlerError) throw error;
+        // Whatever the check threw (a CheckError, or an error describing a value that is not one).
+        const timedOut = error instanceof RequestHookTimeoutError;
+        this.#count('use/check-error', pool);
+        this.#failed(lease.request, managed);
+        this.log.error(describeSessionError(asError(error, 'check()', response.url), lease.session, response.url));
+        this.#discard(managed, pool, 'check-error', lease.request);
+        return new SessionCheckFailedError(
+            response.url,
+            pool.id,
+            response.statusCode,
+            timedOut
+                ? `check() did not settle within ${this.options.hookTimeoutSecs} s (option hookTimeoutSecs)`
+                : 'check() threw',
+        );
+    }
+
+    /** Counts a settled check; a failure counts against the session (discarded at `maxCheckFailures`). */
+    #verdict(
+        state: LeaseState,
+        lease: SessionLease,
+        response: SessionResponse,
+        passed: boolean,
+    ): SessionCheckFailedError | undefined {
+        const { managed, pool } = state;
         if (passed) {
             this.#count('use/check-passed', pool);
             managed.passes++;
-            return;
+            return undefined;
         }
         this.#count('use/check-failed', pool);
         this.#failed(lease.request, managed);
@@ -390,7 +513,7 @@ export class SessionManager {
         if (pool.countFailure(managed, 'checkFailures', this.options.maxCheckFailures, 'check-failed', lease.request)) {
             this.#discarded(managed, pool, 'check-failed');
         }
-        throw new SessionCheckFailedError(response.url, pool.id, response.statusCode);
+        return new SessionCheckFailedError(response.url, pool.id, response.statusCode);
     }
 
     /** Whether `statusCode` counts as a download error (`errorStatusCodes`). */
