@@ -96,10 +96,6 @@ export class InitScope {
 const initScopes = new AsyncLocalStorage<InitScope>();
 
 /**
- * Runs a user hook with the deadline of the init it belongs to (`params()` and `check()` called
- * by the default `initSession()`); outside an init, simply runs it.
- */
-/**
  * Whether an init's deadline applies here: callers outside one call their hook directly, without
  * the closure {@link runInitHook} takes (the per-request check runs outside every init).
  */
@@ -107,6 +103,10 @@ export function inInitScope(): boolean {
     return initScopes.getStore() !== undefined;
 }
 
+/**
+ * Runs a user hook with the deadline of the init it belongs to (`params()` and `check()` called
+ * by the default `initSession()`); outside an init, simply runs it.
+ */
 export function runInitHook<T>(hook: string, phase: HookPhase, fn: () => T | Promise<T>): Promise<T> | T {
     const scope = initScopes.getStore();
     return scope ? scope.run(hook, phase, fn) : fn();
