@@ -18,6 +18,7 @@ import {
     SessionConfigRegistry,
     type SessionResponse,
 } from '@managed-sessions/crawlee';
+import { Server } from 'proxy-chain';
 import { describe, expect, it } from 'vitest';
 import { captureLog } from './support/crawlee.js';
 import { startProxy } from './support/proxy.js';
@@ -181,6 +182,58 @@ describe('cookies stay with their session', () => {
             '127.0.0.1 /a -',
             '127.0.0.1 /a sid=secret-of-127',
             'localhost /mirror/b -',
+        ]);
+    });
+
+    // tough-cookie counts 127.0.0.1 and localhost as secure origins, so the site is a host that is
+    // neither: a forward proxy on 127.0.0.1 answers for `shop.test` itself (no DNS, no server behind).
+    it('a Secure cookie from a plain-http site is never sent back over http; its other cookies are', async () => {
+        const seen: { path: string; cookie: string }[] = [];
+        const site = new Server({
+            port: 0,
+            host: '127.0.0.1',
+            prepareRequestFunction: ({ request }) => {
+                const url = new URL(request.url ?? '');
+                const cookie = request.headers.cookie ?? '';
+                seen.push({ path: url.pathname, cookie });
+                const headers: Record<string, string> = { 'content-type': 'text/html' };
+                if (url.pathname === '/login') headers['set-cookie'] = 'token=s3cret; Secure; Path=/';
+                else if (!cookie.includes('plain=')) headers['set-cookie'] = 'plain=p1; Path=/';
+                return {
+                    customResponseFunction: () => ({
+                        statusCode: 200,
+                        headers,
+                        body: `<html><body><p id="path">${url.pathname}</p></body></html>`,
+                    }),
+                };
+            },
+        });
+        await site.listen();
+        cleanup({ close: () => site.close(true) });
+        class Login extends SessionConfig {
+            override params() {
+                return { url: 'http://shop.test/login' };
+            }
+        }
+        const registry = new SessionConfigRegistry();
+        registry.register(Login, { include: 'shop.test' });
+        const { log } = captureLog();
+        const { crawler, record } = recordingCrawler({
+            log,
+            proxyConfiguration: new ProxyConfiguration({ proxyUrls: [`http://127.0.0.1:${site.port}`] }),
+        });
+        const sessions = attachManagedSessions(crawler, { registry, poolSize: 1, statusIntervalSecs: 0 });
+        await crawler.run([1, 2, 3].map((i) => `http://shop.test/p/${i}`));
+
+        expect(await ledger(crawler, record)).toEqual({ added: 3, handled: 3, failed: 0, pending: 0 });
+        expect(sessions.stats).toEqual({ 'sessions/init/check-passed': 1, 'sessions/use/check-passed': 3 });
+        // The init got the Secure cookie; no request carried it. The first page's plain cookie did go
+        // back with the next pages, so this host's cookies are stored and sent: only Secure is held back.
+        expect(seen.map(({ path, cookie }) => `${path} ${cookie || '-'}`)).toEqual([
+            '/login -',
+            '/p/1 -',
+            '/p/2 plain=p1',
+            '/p/3 plain=p1',
         ]);
     });
 });
