@@ -9,6 +9,7 @@ import {
 import {
     type InitDownloadArgs,
     ManualClock,
+    type SessionLease,
     SessionManager,
     type SessionManagerDeps,
 } from '@managed-sessions/core/internal';
@@ -114,6 +115,13 @@ export const silentLog = new Log({ level: LogLevel.OFF });
 
 export function req(url: string, userData: Record<string, unknown> = {}, extra: Partial<RequestOptions> = {}): Request {
     return new Request({ url, userData, ...extra });
+}
+
+/** The lease of an attempt of `request` (default: a page of `shop.example`); fails the test when there is none. */
+export async function lease(h: Harness, request: Request = req('https://shop.example/a')): Promise<SessionLease> {
+    const got = await h.manager.acquire(request);
+    if (!got) throw new Error('no lease');
+    return got;
 }
 
 export interface Harness {

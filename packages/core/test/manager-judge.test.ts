@@ -1,4 +1,3 @@
-import type { Request } from '@crawlee/core';
 import {
     CloseCrawlerError,
     SessionCheckFailedError,
@@ -6,17 +5,10 @@ import {
     SessionDownloadError,
     type SessionResponse,
 } from '@managed-sessions/core';
-import type { SessionLease } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { type Harness, req, response, settle, setup } from './helpers.js';
+import { type Harness, lease, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';
-
-async function lease(h: Harness, request: Request = req(URL_A)): Promise<SessionLease> {
-    const got = await h.manager.acquire(request);
-    if (!got) throw new Error('no lease');
-    return got;
-}
 
 /** A config whose check fails on 403 and throws on the body `throw`, and counts its calls. */
 function countingConfig(h: Harness): { calls: number } {

@@ -11,15 +11,9 @@ import {
 } from '@managed-sessions/core';
 import type { SessionLease } from '@managed-sessions/core/internal';
 import { describe, expect, it } from 'vitest';
-import { type Deferred, deferred, type Harness, isSettled, req, response, settle, setup } from './helpers.js';
+import { type Deferred, deferred, type Harness, isSettled, lease, req, response, settle, setup } from './helpers.js';
 
 const URL_A = 'https://shop.example/a';
-
-async function lease(h: Harness, request: Request = req(URL_A)): Promise<SessionLease> {
-    const got = await h.manager.acquire(request);
-    if (!got) throw new Error('no lease');
-    return got;
-}
 
 function namer(h: Harness): (l: SessionLease) => string {
     return (l) => String.fromCharCode(65 + h.site.sessionIds.indexOf(l.session.id));
