@@ -352,6 +352,7 @@ export class SessionManager {
         );
     }
 
+    /** The lease of an attempt whose session is bound and whose `processRequest()` returned `overrides`. */
     #made(
         request: Request,
         config: SessionConfig,
